@@ -1,0 +1,18 @@
+# Master bias workflow: raw bias frames -> overscan-subtracted, trimmed frames -> master bias.
+# The method is the astropy CCD data reduction guide's; see README.md.
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/summarize.smk"
+include: "rules/calibrate.smk"
+include: "rules/combine.smk"
+
+
+rule all:
+    input:
+        master=master_path(),
+        summary=summary_path(),
+    default_target: True

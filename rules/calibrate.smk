@@ -1,0 +1,22 @@
+rule calibrate_frame:
+    input:
+        raw=raw_bias,
+    output:
+        calibrated=f"{OUT}/calibrated/{{name}}",
+    params:
+        layout=layout_params(),
+        dtype=config["output_dtype"],
+        code=script_digest("calibrate_frame.py"),
+    log:
+        f"{OUT}/logs/calibrate_frame/{{name}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/calibrate_frame/{{name}}.tsv"
+    wildcard_constraints:
+        name="[^/]+",
+    threads: 1
+    resources:
+        mem_mb=calibrate_mem_mb,
+    conda:
+        "../envs/masterbias.yaml"
+    script:
+        "../scripts/calibrate_frame.py"

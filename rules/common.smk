@@ -1,0 +1,77 @@
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+# The science lives in scripts/masterbias, which Snakemake also puts on the path of every
+# script job.
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+
+from masterbias.codehash import code_digest
+from masterbias.errors import MasterBiasError
+from masterbias.night import plan_night
+
+
+validate(config, workflow.source_path("../config/schema.yaml"))
+OUT = config["out_dir"].rstrip("/")
+
+try:
+    # Only the main process refreshes the header cache; jobs (local subprocesses or SLURM
+    # jobs, which parse this file again) only read it.
+    NIGHT = plan_night(config, write_cache=workflow.is_main_process)
+except MasterBiasError as error:
+    raise WorkflowError(f"masterbias: {error}") from None
+
+
+def script_digest(script):
+    """Content hash of the package modules a script imports (see masterbias.codehash)."""
+    return code_digest(Path(workflow.basedir) / "scripts" / script)
+
+
+def master_path():
+    return f"{OUT}/master_bias.fits"
+
+
+def summary_path():
+    return f"{OUT}/summary.csv"
+
+
+def calibrated_paths():
+    return [f"{OUT}/calibrated/{name}" for name in NIGHT.calibrated_names()]
+
+
+def raw_bias(wildcards):
+    return NIGHT.biases[wildcards.name].path
+
+
+def layout_params():
+    """The configured layout, as the fields of masterbias.layout.LayoutSpec."""
+    return {
+        "overscan_method": config["overscan"]["method"],
+        "overscan_region": str(config["overscan"]["region"]),
+        "trim_region": str(config["trim"]["region"]),
+    }
+
+
+# Memory of a per-frame job, MB: the raw image (and cfitsio's copy of a decompressed .gz),
+# the float64 difference and the output image, plus the interpreter with numpy and fitsio.
+PYTHON_OVERHEAD_MB = 150
+
+
+def calibrate_mem_mb(wildcards):
+    frame = NIGHT.biases[wildcards.name]
+    pixels = frame.shape[0] * frame.shape[1]
+    per_pixel = 2 * 4 + 8 + 8  # raw (up to 32 bit) twice, float64, output up to float64
+    return PYTHON_OVERHEAD_MB + pixels * per_pixel // 10**6
+
+
+def combine_threads(wildcards):
+    return max(1, min(4, workflow.cores))
+
+
+def combine_mem_mb(wildcards):
+    from masterbias.stacking import parse_memory
+
+    return PYTHON_OVERHEAD_MB + parse_memory(config["combine"]["mem_limit"]) // 10**6

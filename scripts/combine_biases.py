@@ -1,0 +1,22 @@
+"""Snakemake job: combine the calibrated biases into the master bias, in row bands."""
+
+from masterbias.jobs import run_job
+from masterbias.task_combine import combine_files
+
+
+def main(snakemake):
+    run_job(
+        lambda logger: combine_files(
+            list(snakemake.input.calibrated),
+            snakemake.output.master,
+            snakemake.params.combine,
+            snakemake.threads,
+            logger,
+        ),
+        "combine_biases",
+        snakemake.log[0],
+    )
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 -- the object Snakemake injects into scripts

@@ -1,0 +1,254 @@
+"""FITS input and output through fitsio: headers, images, and atomic writes.
+
+Headers are read block by block from the start of the file (through a gzip stream for
+``.gz``), so that finding and summarising a night of compressed frames does not decompress
+whole images; the cards are parsed by fitsio.  Images are read with fitsio, and every output
+is written to a temporary file in the destination folder and renamed into place, so an
+interrupted job never leaves a half-written FITS that a rerun would trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import fitsio
+import numpy as np
+
+from .errors import FrameError
+
+__all__ = [
+    "ImageHeader",
+    "calibrated_name",
+    "clean_header",
+    "read_image",
+    "read_image_header",
+    "atomic_output",
+]
+
+BLOCK = 2880
+CARD = 80
+
+#: Keywords that describe how a FITS file stores its pixels.  They belong to the writer, not
+#: to the data: copying them onto a float32 image (BZERO = 32768 above all) would corrupt it.
+STRUCTURAL_KEYWORDS = frozenset(
+    {
+        "SIMPLE", "EXTEND", "XTENSION", "BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "BZERO",
+        "BSCALE", "BLANK", "EXTNAME", "EXTVER", "CHECKSUM", "DATASUM", "END", "INHERIT",
+        "ZIMAGE", "ZSIMPLE", "ZTENSION", "ZBITPIX", "ZNAXIS", "ZPCOUNT", "ZGCOUNT",
+        "ZCMPTYPE", "ZQUANTIZ", "ZDITHER0", "ZEXTEND", "ZBLANK", "ZSCALE", "ZZERO",
+        "THEAP", "TFIELDS",
+    }
+)  # fmt: skip
+_STRUCTURAL_PREFIXES = ("NAXIS", "ZNAXIS", "ZTILE", "ZNAME", "ZVAL", "TTYPE", "TFORM")
+
+COMPRESSION_SUFFIXES = (".gz", ".fz")
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """Where a file keeps its image, and the header that describes it.
+
+    Attributes
+    ----------
+    hdu : int
+        Index of the first HDU holding a 2-D image (0 = primary).
+    shape : tuple of int
+        numpy shape ``(rows, columns)`` = ``(NAXIS2, NAXIS1)`` of that image.
+    header : fitsio.FITSHDR
+        The primary header's cards followed by the image HDU's own (for an image in an
+        extension), so keywords such as IMAGETYP kept in the primary header are seen.
+    """
+
+    hdu: int
+    shape: tuple[int, int]
+    header: fitsio.FITSHDR
+
+
+def calibrated_name(raw_name: str) -> str:
+    """The file name of a calibrated frame: the raw name without ``.gz``/``.fz``."""
+    for suffix in COMPRESSION_SUFFIXES:
+        if raw_name.lower().endswith(suffix):
+            return raw_name[: -len(suffix)]
+    return raw_name
+
+
+def _is_structural(name: str) -> bool:
+    return name in STRUCTURAL_KEYWORDS or (
+        name.startswith(_STRUCTURAL_PREFIXES) and name[len(name.rstrip("0123456789")) :] != ""
+    )
+
+
+def clean_header(header: fitsio.FITSHDR) -> fitsio.FITSHDR:
+    """A copy of ``header`` without the keywords that describe pixel storage."""
+    cleaned = fitsio.FITSHDR()
+    for record in header.records():
+        if not _is_structural(record["name"].upper()):
+            cleaned.add_record(record)
+    return cleaned
+
+
+def _read_cards(stream, path: Path) -> list[str]:
+    """Read one header (80-character cards up to END) from a stream of 2880-byte blocks."""
+    cards: list[str] = []
+    while True:
+        block = stream.read(BLOCK)
+        if len(block) < BLOCK:
+            raise FrameError(path, "file ends inside a FITS header (truncated or not FITS)")
+        for offset in range(0, BLOCK, CARD):
+            card = block[offset : offset + CARD].decode("ascii", errors="replace")
+            name = card[:8].rstrip()
+            if name == "END":
+                return cards
+            if card.strip():
+                cards.append(card)
+
+
+def _parse_cards(cards: list[str], path: Path, into: fitsio.FITSHDR) -> dict:
+    structural = {}
+    for card in cards:
+        try:
+            record = fitsio.FITSRecord(card)
+        except Exception as err:  # fitsio raises several types for a bad card
+            raise FrameError(path, f"unreadable header card {card.strip()!r}: {err}") from None
+        name = record["name"]
+        if _is_structural(name.upper()):
+            structural[name.upper()] = record["value"]
+        into.add_record(record)
+    return structural
+
+
+def _data_bytes(structural: dict) -> int:
+    naxis = int(structural.get("NAXIS", 0))
+    if naxis == 0:
+        return int(structural.get("PCOUNT", 0))
+    count = 1
+    for axis in range(1, naxis + 1):
+        count *= int(structural.get(f"NAXIS{axis}", 0))
+    size = abs(int(structural["BITPIX"])) // 8
+    return size * int(structural.get("GCOUNT", 1)) * (count + int(structural.get("PCOUNT", 0)))
+
+
+def _image_shape(structural: dict) -> tuple[int, int] | None:
+    if structural.get("ZIMAGE"):
+        return None  # tile-compressed: fitsio decodes it (see _read_compressed_header)
+    naxis = int(structural.get("NAXIS", 0))
+    dims = [int(structural.get(f"NAXIS{axis}", 0)) for axis in range(1, naxis + 1)]
+    if naxis == 2 and min(dims) > 0:
+        return dims[1], dims[0]
+    if naxis > 2 and min(dims) > 0 and all(d == 1 for d in dims[2:]):
+        return dims[1], dims[0]
+    return None
+
+
+def _open_stream(path: Path):
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def read_image_header(path: str | os.PathLike) -> ImageHeader:
+    """Find the first 2-D image in a FITS file and return its header, reading only headers.
+
+    Parameters
+    ----------
+    path : path-like
+        A FITS file, optionally gzip-compressed (``.gz``) or tile-compressed (``.fz``).
+
+    Returns
+    -------
+    ImageHeader
+
+    Raises
+    ------
+    FrameError
+        If the file cannot be read, is not FITS, or holds no 2-D image.
+    """
+    path = Path(path)
+    if path.name.lower().endswith(".fz"):
+        return _read_compressed_header(path)
+    merged = fitsio.FITSHDR()
+    try:
+        with _open_stream(path) as stream:
+            for hdu in range(64):
+                cards = _read_cards(stream, path)
+                if hdu == 0 and not (cards and cards[0].startswith("SIMPLE  =")):
+                    raise FrameError(path, "not a FITS file (it does not start with SIMPLE)")
+                if hdu == 0:
+                    structural = _parse_cards(cards, path, merged)
+                else:
+                    own = fitsio.FITSHDR()
+                    structural = _parse_cards(cards, path, own)
+                    for record in own.records():
+                        merged.add_record(record)
+                shape = _image_shape(structural)
+                if shape is not None:
+                    return ImageHeader(hdu=hdu, shape=shape, header=merged)
+                if structural.get("ZIMAGE"):
+                    return _read_compressed_header(path)
+                skip = -(-_data_bytes(structural) // BLOCK) * BLOCK
+                if len(stream.read(skip)) < skip:
+                    break
+    except FrameError:
+        raise
+    except (OSError, EOFError, zlib.error) as err:
+        raise FrameError(path, f"cannot read: {err}") from None
+    raise FrameError(path, "holds no 2-D image in any HDU")
+
+
+def _read_compressed_header(path: Path) -> ImageHeader:
+    try:
+        with fitsio.FITS(str(path)) as fits:
+            merged = fitsio.FITSHDR()
+            for hdu_index, hdu in enumerate(fits):
+                header = hdu.read_header()
+                if hdu_index == 0 or hdu.get_exttype() == "IMAGE_HDU":
+                    for record in header.records():
+                        merged.add_record(record)
+                dims = hdu.get_dims() if hdu.get_exttype() == "IMAGE_HDU" else []
+                if len(dims) == 2 and min(dims) > 0:
+                    return ImageHeader(hdu=hdu_index, shape=(dims[0], dims[1]), header=merged)
+    except OSError as err:
+        raise FrameError(path, f"cannot read: {err}") from None
+    raise FrameError(path, "holds no 2-D image in any HDU")
+
+
+def read_image(path: str | os.PathLike, hdu: int) -> np.ndarray:
+    """Read the 2-D image of HDU ``hdu`` in its stored type (BZERO applied by fitsio).
+
+    Raises
+    ------
+    FrameError
+        If fitsio cannot read the pixels (a truncated or corrupt file).
+    """
+    try:
+        data = fitsio.read(str(path), ext=hdu)
+    except (OSError, EOFError, zlib.error, ValueError) as err:
+        raise FrameError(path, f"cannot read the image in HDU {hdu}: {err}") from None
+    if data is None or data.ndim < 2:
+        raise FrameError(path, f"HDU {hdu} holds no 2-D image")
+    return data.reshape(data.shape[-2:]) if data.ndim > 2 else data
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
+
+    The temporary file lives in the destination folder (so the rename is atomic on one
+    file system) and is removed if the block raises.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # cfitsio reads meaning into some file names ('[', '!', a '.gz' ending), so the
+    # temporary name is plain whatever the final one is.
+    temporary = path.with_name(f".partial-{os.getpid()}-{abs(hash(path.name)):x}.fits")
+    temporary.unlink(missing_ok=True)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

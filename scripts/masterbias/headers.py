@@ -1,0 +1,103 @@
+"""Headers of the products: keep what the camera wrote, record truthfully what was done."""
+
+from __future__ import annotations
+
+import fitsio
+
+from . import SOFTWARE
+from .calibration import CalibrationResult
+from .fitsfile import clean_header
+from .layout import FrameLayout
+from .sections import SectionError, parse_section
+
+__all__ = ["calibrated_header", "SECTION_KEYWORDS"]
+
+#: Section keywords in raw-frame coordinates that a trim makes stale.
+SECTION_KEYWORDS = ("BIASSEC", "DATASEC", "TRIMSEC", "CCDSEC")
+
+
+def _move_sections(header: fitsio.FITSHDR, layout: FrameLayout) -> list[str]:
+    """Rewrite section keywords into the trimmed geometry; drop those that left the image."""
+    notes = []
+    amp = layout.amplifiers[0]
+    trimmed = amp.light.shape != layout.raw_shape
+    if not trimmed:
+        return notes
+    for keyword in SECTION_KEYWORDS:
+        if keyword not in header:
+            continue
+        text = str(header[keyword])
+        if keyword == "CCDSEC":
+            # detector coordinates, not image coordinates: valid only while the image still
+            # is the data section it describes
+            datasec = str(header.get("DATASEC", "")).replace(" ", "")
+            if datasec != amp.light.fits:
+                header.delete(keyword)
+                notes.append(f"CCDSEC {text} removed: the image was trimmed to {amp.light.fits}")
+            continue
+        try:
+            section = parse_section(text, layout.raw_shape)
+        except SectionError:
+            section = None
+        if keyword == "TRIMSEC" or section is None or not amp.light.contains(section):
+            header.delete(keyword)
+            notes.append(f"{keyword} {text} removed: not in the trimmed image")
+        else:
+            moved = section.relative_to(amp.light)
+            header[keyword] = moved.fits
+            notes.append(f"{keyword} {text} -> {moved.fits} after trimming")
+    if len(layout.amplifiers) == 1:
+        # IRAF's logical-to-physical offset: physical = logical - LTV
+        ltv1 = float(header.get("LTV1", 0)) - (amp.light.x1 - 1)
+        ltv2 = float(header.get("LTV2", 0)) - (amp.light.y1 - 1)
+        header.add_record({"name": "LTV1", "value": ltv1, "comment": "offset, IRAF convention"})
+        header.add_record({"name": "LTV2", "value": ltv2, "comment": "offset, IRAF convention"})
+    return notes
+
+
+def calibrated_header(
+    raw_header: fitsio.FITSHDR,
+    result: CalibrationResult,
+    layout: FrameLayout,
+    raw_name: str,
+) -> fitsio.FITSHDR:
+    """The raw header, cleaned of storage keywords, with the calibration recorded.
+
+    Parameters
+    ----------
+    raw_header : fitsio.FITSHDR
+    result : CalibrationResult
+    layout : FrameLayout
+    raw_name : str
+        The raw file's name, recorded in RAWFILE.
+
+    Returns
+    -------
+    fitsio.FITSHDR
+    """
+    header = clean_header(raw_header)
+    notes = _move_sections(header, layout)
+
+    def put(name, value, comment):
+        header.add_record({"name": name, "value": value, "comment": comment})
+
+    put("BUNIT", "adu", "pixel unit")
+    put("RAWFILE", raw_name, "raw frame this was made from")
+    put("PROCSOFT", SOFTWARE, "software that calibrated this frame")
+    put("OVSCMETH", result.method, "overscan: per-row statistic, or none")
+    history = [f"{SOFTWARE}: calibrated {raw_name}"]
+    for index, amp in enumerate(result.amplifiers, start=1):
+        put(f"CALSEC{index}", amp.light, f"amp {amp.name}: raw section kept")
+        if amp.overscan is not None:
+            put(f"OVSCSEC{index}", amp.overscan, f"amp {amp.name}: raw overscan section")
+            put(f"OVSCLEV{index}", round(amp.level, 4), f"amp {amp.name}: median row level ADU")
+            put(f"OVSCRMS{index}", round(amp.noise, 4), f"amp {amp.name}: overscan noise ADU")
+            history.append(
+                f"overscan {amp.overscan}: {result.method} of each row subtracted "
+                f"(median level {amp.level:.3f} ADU)"
+            )
+        history.append(f"trimmed to {amp.light} -> {amp.output}")
+    history.extend(notes)
+    for line in history:
+        header.add_record({"name": "HISTORY", "value": line})
+    return header

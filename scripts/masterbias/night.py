@@ -1,0 +1,125 @@
+"""Planning a night before any job runs: which files, which biases, which regions.
+
+The Snakefile calls :func:`plan_night` once per invocation.  Everything that the headers
+already show is checked here, so that a bad frame or a wrong region stops the run before
+any job starts, with the file and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .discovery import Frame, HeaderCache, SelectionRule, find_raw_files, read_frames
+from .errors import ConfigError
+from .layout import FrameLayout, LayoutSpec
+
+__all__ = ["Night", "plan_night", "HEADER_CACHE"]
+
+#: Where, under ``out_dir``, the raw-header cache lives.
+HEADER_CACHE = ".cache/raw_headers.json"
+
+
+@dataclass(frozen=True)
+class Night:
+    """The raw frames of a run and the biases among them.
+
+    Attributes
+    ----------
+    frames : list of Frame
+        Every raw FITS file found, sorted by name.
+    biases : dict
+        Calibrated file name -> the bias Frame it is made from.
+    layouts : dict
+        Calibrated file name -> the FrameLayout resolved from its header.
+    """
+
+    frames: list[Frame]
+    biases: dict[str, Frame]
+    layouts: dict[str, FrameLayout]
+
+    @property
+    def raw_paths(self) -> list[str]:
+        return [frame.path for frame in self.frames]
+
+    def calibrated_names(self) -> list[str]:
+        return sorted(self.biases)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def plan_night(config: dict, write_cache: bool = True) -> Night:
+    """Find, read and select the raw frames named by ``config``.
+
+    Parameters
+    ----------
+    config : dict
+        The validated workflow configuration.
+    write_cache : bool
+        Whether to update the header cache; only the main Snakemake process should, so
+        that jobs on a cluster never race to write it.
+
+    Raises
+    ------
+    ConfigError
+        If the folders are wrong or no bias is selected.
+    FrameError
+        If a raw file cannot be read, or a selected bias does not fit the layout.
+    """
+    raw_dir = Path(config["raw_dir"])
+    out_dir = Path(config["out_dir"])
+    if raw_dir.is_dir() and _inside(out_dir.resolve(), raw_dir.resolve()):
+        raise ConfigError(
+            "out_dir",
+            f"{os.fspath(out_dir)!r} is inside raw_dir {os.fspath(raw_dir)!r}; raw data are "
+            "never written to: choose an out_dir outside it",
+        )
+    paths = find_raw_files(raw_dir)
+    if not paths:
+        raise ConfigError(
+            "raw_dir",
+            f"{os.fspath(raw_dir)!r} holds no FITS files (*.fits, *.fit, *.fts, "
+            "optionally .gz or .fz)",
+        )
+    cache = HeaderCache(out_dir / HEADER_CACHE)
+    frames = read_frames(paths, cache)
+    if write_cache:
+        cache.save(paths)
+
+    rule = SelectionRule.from_config(config["select"])
+    spec = LayoutSpec.from_config(config)
+    biases: dict[str, Frame] = {}
+    layouts: dict[str, FrameLayout] = {}
+    for frame in rule.select(frames):
+        name = frame.calibrated_name
+        if name in biases:
+            raise ConfigError(
+                "raw_dir",
+                f"{frame.path} and {biases[name].path} would both be calibrated to {name}; "
+                "keep one of them",
+            )
+        biases[name] = frame
+        layouts[name] = spec.resolve(frame.keywords, frame.shape, frame.path)
+    if not biases:
+        raise ConfigError("select", _nothing_selected(rule, frames, raw_dir))
+    return Night(frames=frames, biases=biases, layouts=layouts)
+
+
+def _nothing_selected(rule: SelectionRule, frames: list[Frame], raw_dir: Path) -> str:
+    """Say what the headers hold, so the user can see how to fix ``select``."""
+    seen = []
+    for keyword in rule.accepted:
+        values: dict[str, int] = {}
+        for frame in frames:
+            value = repr(frame.keywords[keyword]) if keyword in frame.keywords else "missing"
+            values[value] = values.get(value, 0) + 1
+        found = ", ".join(f"{value} ({count})" for value, count in sorted(values.items()))
+        seen.append(f"{keyword}: {found}")
+    wanted = "; ".join(f"{key} in {values}" for key, values in rule.accepted.items())
+    return (
+        f"no bias selected among {len(frames)} files in {os.fspath(raw_dir)!r}: looking for "
+        f"{wanted}, the headers hold {'; '.join(seen)}"
+    )

@@ -1,0 +1,50 @@
+"""Overscan levels: one value per row from the serial overscan columns."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .sections import Section
+
+__all__ = ["overscan_levels", "overscan_noise"]
+
+#: Ratio of the standard deviation to the median absolute deviation for a normal
+#: distribution, 1 / Phi^-1(3/4); the same constant astropy's mad_std uses.
+MAD_TO_STD = 1.482602218505602
+
+
+def overscan_levels(data: np.ndarray, overscan: Section, method: str) -> np.ndarray:
+    """The overscan level of every row of ``overscan``.
+
+    Parameters
+    ----------
+    data : ndarray
+        The raw image, in its stored type.
+    overscan : Section
+        The overscan columns (and the rows they cover).
+    method : {'median', 'mean'}
+        ``median`` is ccdproc's ``subtract_overscan(..., median=True)``: robust to the hot
+        or leaking column that a mean would carry into every row.
+
+    Returns
+    -------
+    ndarray
+        One level per row of ``overscan``, in the type numpy gives (float64 for integer
+        data), so that the subtraction matches ccdproc to the bit.
+    """
+    region = data[overscan.slices]
+    if method == "median":
+        return np.median(region, axis=1)
+    if method == "mean":
+        return np.mean(region, axis=1)
+    raise ValueError(f"overscan method {method!r} is not 'median' or 'mean'")
+
+
+def overscan_noise(data: np.ndarray, overscan: Section, levels: np.ndarray) -> float:
+    """Robust standard deviation (MAD-based) of the overscan pixels about their row levels.
+
+    In a bias this is the read noise in ADU, free of the row-to-row drift.
+    """
+    residual = data[overscan.slices] - levels[:, np.newaxis]
+    centred = residual - np.median(residual)
+    return float(np.median(np.abs(centred)) * MAD_TO_STD)

@@ -1,0 +1,251 @@
+"""Stacking calibrated frames in row bands with dask, within a memory limit.
+
+The master is computed band by band: a dask task reads rows ``r0:r1`` of every calibrated
+frame (fitsio reads only those rows of an uncompressed file, so each file is read once
+over the whole run), combines them with :func:`masterbias.combine.combine_stack`, and the
+band is written into the output FITS in place.  The band height follows from the memory
+limit, the number of frames and the number of dask workers; because the combination is
+per pixel, any band height gives the same master, bit for bit.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask
+import dask.array as da
+import fitsio
+import numpy as np
+
+from .combine import CombineSettings, combine_stack
+from .errors import ConfigError, FrameError
+from .fitsfile import atomic_output
+
+__all__ = ["BandPlan", "parse_memory", "plan_bands", "stack_and_combine"]
+
+#: Bytes of working memory per stacked pixel (one frame, one pixel) while a band is
+#: combined: the float64 stack (8), at most two float64 arrays of the stack's size alive
+#: at the same time (the median's partitioned copy, or the absolute deviations, or the
+#: NaN-free copy for the mean: 2 x 8), and two boolean masks of that size (2 x 1).
+#: tests/test_memory.py measures the peak against this model.
+WORK_BYTES_PER_STACKED_PIXEL = 8 + 2 * 8 + 2 * 1
+
+#: Planes of a combined band as it goes from the dask task to the writer.
+PLANES = ("data", "uncertainty", "mask", "rejected")
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS.update({"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40})
+
+
+def parse_memory(text: str | int | float) -> int:
+    """Bytes from a size such as ``512MB``, ``1.5 GiB`` or a plain number of bytes.
+
+    Raises
+    ------
+    ConfigError
+        For anything else.
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(text))
+        if match is None or match.group(2).upper() not in _UNITS:
+            raise ConfigError(
+                "combine.mem_limit",
+                f"{text!r} is not a size like '512MB', '2GB' or '1.5GiB'",
+            )
+        value, unit = float(match.group(1)), match.group(2).upper()
+    size = int(value * _UNITS[unit])
+    if size <= 0:
+        raise ConfigError("combine.mem_limit", f"{text!r} must be more than zero")
+    return size
+
+
+@dataclass(frozen=True)
+class BandPlan:
+    """How the image is cut into bands of rows.
+
+    Attributes
+    ----------
+    rows, columns : int
+        Image shape.
+    n_frames : int
+    band_rows : int
+        Rows per band (the last band may be shorter).
+    workers : int
+        Bands combined at the same time.
+    """
+
+    rows: int
+    columns: int
+    n_frames: int
+    band_rows: int
+    workers: int
+
+    @property
+    def bands(self) -> list[tuple[int, int]]:
+        """``(first_row, end_row)`` of every band, 0-based, end-exclusive."""
+        return [
+            (start, min(start + self.band_rows, self.rows))
+            for start in range(0, self.rows, self.band_rows)
+        ]
+
+    @property
+    def band_bytes(self) -> int:
+        """Working memory of one band, by the model in WORK_BYTES_PER_STACKED_PIXEL."""
+        return self.n_frames * self.band_rows * self.columns * WORK_BYTES_PER_STACKED_PIXEL
+
+    def describe(self) -> str:
+        return (
+            f"{self.n_frames} frames of {self.rows} x {self.columns}: {len(self.bands)} bands "
+            f"of {self.band_rows} rows, {self.workers} at a time, "
+            f"{self.band_bytes * self.workers / 1e6:.1f} MB of working memory"
+        )
+
+
+def plan_bands(n_frames: int, shape: tuple[int, int], mem_limit: int, workers: int = 1) -> BandPlan:
+    """Choose the band height so that ``workers`` bands fit in ``mem_limit`` bytes.
+
+    Raises
+    ------
+    ConfigError
+        If even a single row per band does not fit.
+    """
+    rows, columns = shape
+    per_row = n_frames * columns * WORK_BYTES_PER_STACKED_PIXEL
+    workers = max(1, min(workers, rows))
+    band_rows = mem_limit // (per_row * workers)
+    if band_rows < 1 and workers > 1:
+        workers, band_rows = 1, mem_limit // per_row
+    if band_rows < 1:
+        raise ConfigError(
+            "combine.mem_limit",
+            f"{mem_limit} bytes cannot hold one row of {n_frames} frames of {columns} "
+            f"columns; it needs at least {per_row} bytes",
+        )
+    return BandPlan(rows, columns, n_frames, min(band_rows, rows), workers)
+
+
+def frame_shape(path: str | Path) -> tuple[int, int]:
+    """numpy shape of the primary image of a calibrated frame."""
+    try:
+        with fitsio.FITS(str(path)) as fits:
+            dims = fits[0].get_dims()
+    except OSError as err:
+        raise FrameError(path, f"cannot read: {err}") from None
+    if len(dims) != 2:
+        raise FrameError(path, f"primary HDU holds no 2-D image (dimensions {dims})")
+    return dims[0], dims[1]
+
+
+def read_band(paths: list[str], first_row: int, end_row: int) -> np.ndarray:
+    """Rows ``first_row:end_row`` of every frame, stacked as float64 ``(frames, rows, cols)``."""
+    stack = None
+    for index, path in enumerate(paths):
+        with fitsio.FITS(path) as fits:
+            rows = fits[0][first_row:end_row, :]
+        if stack is None:
+            stack = np.empty((len(paths),) + rows.shape, dtype=np.float64)
+        stack[index] = rows
+    return stack
+
+
+def _combine_band(paths, first_row, end_row, settings) -> np.ndarray:
+    band = combine_stack(read_band(paths, first_row, end_row), settings)
+    planes = (band.data, band.uncertainty, band.mask, band.rejected)
+    return np.stack([np.asarray(plane, dtype=np.float32) for plane in planes])
+
+
+class _BandWriter:
+    """A dask ``store`` target that writes bands of the four planes into an open FITS."""
+
+    def __init__(self, fits: fitsio.FITS):
+        self.fits = fits
+        self.rejected = 0
+        self._lock = threading.Lock()
+
+    def __setitem__(self, key, band: np.ndarray):
+        rows = key[1]
+        with self._lock:
+            self.fits[0].write(band[0], start=[rows.start, 0])
+            self.fits["UNCERT"].write(band[1], start=[rows.start, 0])
+            self.fits["MASK"].write(band[2].astype(np.uint8), start=[rows.start, 0])
+            self.rejected += int(band[3].sum(dtype=np.int64))
+
+
+def stack_and_combine(
+    paths: list[str],
+    output: str | Path,
+    settings: CombineSettings,
+    mem_limit: int,
+    workers: int,
+    header: fitsio.FITSHDR,
+    log=None,
+) -> dict:
+    """Combine calibrated frames into a master bias FITS, band by band.
+
+    Parameters
+    ----------
+    paths : list of str
+        Calibrated frames (float FITS, image in the primary HDU), all of one shape.
+    output : path-like
+        The master bias; written atomically.  Primary HDU: float32 data in ADU; ``UNCERT``:
+        float32 standard deviation (``UTYPE = 'StdDevUncertainty'``); ``MASK``: uint8, so
+        that ``astropy.nddata.CCDData.read`` loads all three.
+    settings : CombineSettings
+    mem_limit : int
+        Bytes of working memory the bands may use together.
+    workers : int
+        Threads for dask.
+    header : fitsio.FITSHDR
+        Cards for the primary header.  An ``NREJECT`` card is filled in here.
+    log : callable, optional
+        Receives progress lines.
+
+    Returns
+    -------
+    dict
+        ``plan`` (BandPlan), ``rejected`` (values rejected in all) and ``shape``.
+    """
+    if not paths:
+        raise ValueError("no calibrated frames to combine")
+    shape = frame_shape(paths[0])
+    for path in paths[1:]:
+        other = frame_shape(path)
+        if other != shape:
+            raise FrameError(
+                path,
+                f"calibrated image is {other[0]} x {other[1]} but {paths[0]} is "
+                f"{shape[0]} x {shape[1]}; frames of different shapes cannot be combined",
+            )
+    plan = plan_bands(len(paths), shape, mem_limit, workers)
+    if log:
+        log(plan.describe())
+
+    bands = [
+        da.from_delayed(
+            dask.delayed(_combine_band)(list(paths), first, end, settings),
+            shape=(len(PLANES), end - first, shape[1]),
+            dtype=np.float32,
+        )
+        for first, end in plan.bands
+    ]
+    combined = da.concatenate(bands, axis=1)
+
+    primary = fitsio.FITSHDR(header)
+    primary.add_record({"name": "NREJECT", "value": 0, "comment": "values rejected in all"})
+    uncert_header = [{"name": "UTYPE", "value": "StdDevUncertainty"}]
+    with atomic_output(output) as temporary:
+        with fitsio.FITS(str(temporary), "rw", clobber=True) as fits:
+            fits.create_image_hdu(dims=list(shape), dtype="f4", header=primary)
+            fits.create_image_hdu(
+                dims=list(shape), dtype="f4", extname="UNCERT", header=uncert_header
+            )
+            fits.create_image_hdu(dims=list(shape), dtype="u1", extname="MASK")
+            writer = _BandWriter(fits)
+            da.store(combined, writer, lock=False, scheduler="threads", num_workers=plan.workers)
+            fits[0].write_key("NREJECT", writer.rejected, comment="values rejected in all")
+    return {"plan": plan, "rejected": writer.rejected, "shape": shape}

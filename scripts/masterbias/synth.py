@@ -1,0 +1,277 @@
+"""A seeded generator of raw CCD frames, for the demo night and for tests with known truth.
+
+A raw bias here is, in ADU::
+
+    level + drift[row] + pattern[column] + hot[row, column] + leak[column] + noise
+
+``drift`` is a smooth, frame-specific wander of the level along the readout (what the
+per-row overscan removes), ``pattern`` a fixed column pattern of the light area (what a
+master bias keeps), ``hot`` a fixed set of warm pixels, ``leak`` charge that spills into the
+first overscan columns, and ``noise`` Gaussian read noise.  Flats and lights add signal.
+
+Run ``python -m masterbias.synth --help`` to write a night to a folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fitsio
+import numpy as np
+
+from .sections import parse_section
+
+__all__ = ["CameraModel", "CAMERAS", "BiasTruth", "make_truth", "make_frame", "write_night"]
+
+
+@dataclass(frozen=True)
+class CameraModel:
+    """Geometry and noise of a simulated single-amplifier camera.
+
+    Attributes
+    ----------
+    name : str
+    rows, columns : int
+        Raw image shape (NAXIS2, NAXIS1).
+    light : str
+        FITS section of the light-sensitive area.
+    overscan : str
+        FITS section of the serial overscan columns (what BIASSEC says).
+    leak_columns : int
+        How many of the first overscan columns carry leaked charge.
+    leak_adu : float
+        Leaked charge in the first overscan column of a bias, ADU; it halves per column.
+    level : float
+        Mean bias level, ADU.
+    read_noise : float
+        Gaussian read noise, ADU.
+    drift_adu : float
+        Typical size of the row-to-row wander of the level, ADU.
+    pattern_adu : float
+        RMS of the fixed column pattern in the light area, ADU.
+    hot_pixels : int
+        Number of warm pixels, each 50-500 ADU above the level.
+    dtype : str
+        Stored type; ``uint16`` is written with BZERO = 32768 as cameras do.
+    """
+
+    name: str
+    rows: int
+    columns: int
+    light: str
+    overscan: str
+    leak_columns: int = 6
+    leak_adu: float = 40.0
+    level: float = 1100.0
+    read_noise: float = 4.0
+    drift_adu: float = 3.0
+    pattern_adu: float = 1.5
+    hot_pixels: int = 40
+    dtype: str = "uint16"
+    extra_header: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+CAMERAS = {
+    # The astropy guide's camera: Palomar LFC, 4128 rows x 2080 columns, overscan
+    # columns 2049-2080 of which the first six carry leaked charge.
+    "palomar_lfc": CameraModel(
+        name="palomar_lfc",
+        rows=4128,
+        columns=2080,
+        light="[1:2048,1:4128]",
+        overscan="[2049:2080,1:4128]",
+        extra_header={"INSTRUME": "lfc", "TELESCOP": "P200", "DETECTOR": "SITe (simulated)"},
+    ),
+    # Small layouts for tests: two shapes, overscan on the right.
+    "small": CameraModel(
+        name="small",
+        rows=64,
+        columns=80,
+        light="[1:64,1:64]",
+        overscan="[65:80,1:64]",
+        leak_columns=3,
+        hot_pixels=8,
+    ),
+    "wide": CameraModel(
+        name="wide",
+        rows=40,
+        columns=150,
+        light="[1:128,1:40]",
+        overscan="[129:150,1:40]",
+        leak_columns=4,
+        hot_pixels=6,
+        level=700.0,
+        read_noise=6.0,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class BiasTruth:
+    """The parts of a camera's bias that stay from frame to frame.
+
+    Attributes
+    ----------
+    pattern : ndarray
+        Column pattern plus warm pixels over the whole raw frame (zero outside the light
+        area): the structure a master bias should recover.
+    leak : ndarray
+        Leaked charge per raw column (non-zero only in the first overscan columns).
+    """
+
+    pattern: np.ndarray
+    leak: np.ndarray
+
+
+def make_truth(camera: CameraModel, seed: int) -> BiasTruth:
+    """The fixed structure of ``camera``'s bias, drawn from ``seed``."""
+    rng = np.random.default_rng([seed, 0])
+    shape = (camera.rows, camera.columns)
+    light = parse_section(camera.light, shape)
+    overscan = parse_section(camera.overscan, shape)
+    pattern = np.zeros(shape)
+    rows, cols = light.slices
+    pattern[rows, cols] = rng.normal(0.0, camera.pattern_adu, size=light.shape[1])[np.newaxis]
+    hot_y = rng.integers(rows.start, rows.stop, size=camera.hot_pixels)
+    hot_x = rng.integers(cols.start, cols.stop, size=camera.hot_pixels)
+    pattern[hot_y, hot_x] += rng.uniform(50.0, 500.0, size=camera.hot_pixels)
+    leak = np.zeros(camera.columns)
+    first = overscan.x1 - 1
+    for k in range(min(camera.leak_columns, overscan.shape[1])):
+        leak[first + k] = camera.leak_adu * 0.5**k
+    return BiasTruth(pattern=pattern, leak=leak)
+
+
+def make_frame(
+    camera: CameraModel,
+    truth: BiasTruth,
+    rng: np.random.Generator,
+    signal: float = 0.0,
+    level_offset: float = 0.0,
+) -> np.ndarray:
+    """One raw frame as float64 ADU before quantisation.
+
+    Parameters
+    ----------
+    signal : float
+        Mean light signal in the light area (0 for a bias), ADU; a fraction leaks into the
+        first overscan columns as on a real CCD.
+    level_offset : float
+        Added to the bias level of this frame (frame-to-frame level changes).
+    """
+    shape = (camera.rows, camera.columns)
+    steps = rng.normal(0.0, camera.drift_adu / 8.0, size=camera.rows)
+    drift = np.cumsum(steps)
+    drift -= drift.mean()
+    frame = rng.normal(0.0, camera.read_noise, size=shape)
+    frame += camera.level + level_offset + drift[:, np.newaxis]
+    frame += truth.pattern
+    leak = truth.leak * (1.0 + signal / 2000.0)
+    frame += leak[np.newaxis, :]
+    if signal:
+        light = parse_section(camera.light, shape)
+        yy, xx = np.mgrid[0 : light.shape[0], 0 : light.shape[1]]
+        vignetting = 1.0 - 0.2 * (
+            ((yy - light.shape[0] / 2) / light.shape[0]) ** 2
+            + ((xx - light.shape[1] / 2) / light.shape[1]) ** 2
+        )
+        lit = signal * vignetting
+        frame[light.slices] += rng.poisson(np.maximum(lit, 0)).astype(float)
+    return frame
+
+
+def quantise(frame: np.ndarray, dtype: str) -> np.ndarray:
+    """Round to the stored type, clipping to its range as an ADC does."""
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "ui" else None
+    if info is None:
+        return frame.astype(dtype)
+    return np.clip(np.rint(frame), info.min, info.max).astype(dtype)
+
+
+def _header(camera: CameraModel, imagetyp: str, exptime: float, filt: str, index: int):
+    header = [
+        {"name": "IMAGETYP", "value": imagetyp, "comment": "frame type"},
+        {"name": "EXPTIME", "value": exptime, "comment": "exposure time, s"},
+        {"name": "FILTER", "value": filt, "comment": "filter"},
+        {"name": "DATE-OBS", "value": f"2026-11-23T02:{index // 60:02d}:{index % 60:02d}"},
+        {"name": "BIASSEC", "value": camera.overscan, "comment": "overscan section"},
+        {"name": "DATASEC", "value": camera.light, "comment": "light section"},
+        {"name": "CAMERA", "value": camera.name, "comment": "synthetic camera model"},
+        {"name": "ORIGIN", "value": "masterbias.synth", "comment": "simulated frame"},
+    ]
+    header += [{"name": key, "value": value} for key, value in camera.extra_header.items()]
+    return header
+
+
+def write_frame(path: str | os.PathLike, data: np.ndarray, header: list[dict]) -> None:
+    """Write one raw frame with fitsio (``.gz`` in the name compresses it)."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    fitsio.write(str(path), data, header=header, clobber=True)
+
+
+def write_night(
+    folder: str | os.PathLike,
+    camera: CameraModel | str = "palomar_lfc",
+    n_bias: int = 8,
+    n_flat: int = 2,
+    n_light: int = 1,
+    seed: int = 2026,
+    compress: bool = True,
+    prefix: str = "",
+) -> list[Path]:
+    """Write a night of raw frames (biases, flats, lights) into ``folder``.
+
+    Returns
+    -------
+    list of Path
+        The files written, biases first.
+    """
+    if isinstance(camera, str):
+        camera = CAMERAS[camera]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    truth = make_truth(camera, seed)
+    suffix = ".fits.gz" if compress else ".fits"
+    plan = (
+        [("BIAS", 0.0, 0.0, "") for _ in range(n_bias)]
+        + [("FLATFIELD", 5.0, 15000.0, "g") for _ in range(n_flat)]
+        + [("OBJECT", 120.0, 300.0, "g") for _ in range(n_light)]
+    )
+    written = []
+    for index, (imagetyp, exptime, signal, filt) in enumerate(plan):
+        rng = np.random.default_rng([seed, 1, index])
+        offset = rng.normal(0.0, 2.0)
+        frame = make_frame(camera, truth, rng, signal=signal, level_offset=offset)
+        path = folder / f"{prefix}{camera.name}.{index + 1:04d}{suffix}"
+        header = _header(camera, imagetyp, exptime, filt, index)
+        write_frame(path, quantise(frame, camera.dtype), header)
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m masterbias.synth", description="Write a simulated night of raw frames."
+    )
+    parser.add_argument("folder", help="folder to write into (created if missing)")
+    parser.add_argument("--camera", default="palomar_lfc", choices=sorted(CAMERAS))
+    parser.add_argument("--biases", type=int, default=8)
+    parser.add_argument("--flats", type=int, default=2)
+    parser.add_argument("--lights", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--no-compress", action="store_true", help="write .fits, not .fits.gz")
+    args = parser.parse_args(argv)
+    camera = CAMERAS[args.camera]
+    paths = write_night(
+        args.folder, camera, args.biases, args.flats, args.lights, args.seed,
+        compress=not args.no_compress,
+    )  # fmt: skip
+    print(f"wrote {len(paths)} frames of {camera.name} to {args.folder}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The combine job: stack the calibrated frames in bands and write the master bias."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import fitsio
+
+from . import SOFTWARE
+
+__all__ = ["combine_files"]
+
+
+def _master_header(first_path: str, paths: list[str], settings) -> fitsio.FITSHDR:
+    from .fitsfile import clean_header
+
+    header = clean_header(fitsio.read_header(first_path))
+    for name in list(header.keys()):
+        # values that belong to one frame, not to the master
+        if name.startswith(("OVSCLEV", "OVSCRMS", "RAWFILE")):
+            header.delete(name)
+
+    def put(name, value, comment):
+        header.add_record({"name": name, "value": value, "comment": comment})
+
+    put("BUNIT", "adu", "pixel unit")
+    put("PROCSOFT", SOFTWARE, "software that combined this master")
+    put("NCOMBINE", len(paths), "number of frames combined")
+    put("COMBMETH", settings.method, "combination of the kept values")
+    if settings.clips:
+        put("CLIPCEN", "median", "sigma clipping centre")
+        put("CLIPDEV", "mad_std", "sigma clipping spread: 1.4826 MAD")
+        put("CLIPLOW", settings.sigma_low if settings.sigma_low is not None else "none", "")
+        put("CLIPHIGH", settings.sigma_high if settings.sigma_high is not None else "none", "")
+        put("CLIPITER", 1, "sigma clipping passes")
+    for index, path in enumerate(paths, start=1):
+        name = os.path.basename(path)
+        if index <= 999:
+            put(f"IMCMB{index:03d}", name, "combined frame")
+        else:
+            header.add_record({"name": "HISTORY", "value": f"combined {name}"})
+    clip = (
+        f"one pass of {settings.sigma_low}/{settings.sigma_high} sigma clipping around the "
+        "median with mad_std, then "
+        if settings.clips
+        else ""
+    )
+    header.add_record(
+        {"name": "HISTORY", "value": f"{SOFTWARE}: {clip}{settings.method} of {len(paths)}"}
+    )
+    return header
+
+
+def combine_files(
+    paths: list[str],
+    output: str,
+    combine: dict,
+    workers: int = 1,
+    logger: logging.Logger | None = None,
+) -> dict:
+    """Combine calibrated frames into the master bias ``output``.
+
+    Parameters
+    ----------
+    paths : list of str
+        Calibrated frames; combined in sorted order so the result never depends on the
+        order Snakemake lists them in.
+    combine : dict
+        The config's ``combine`` block (``method``, ``sigma_clip``, ``mem_limit``).
+    workers : int
+        Threads for the combination.
+
+    Returns
+    -------
+    dict
+        What :func:`masterbias.stacking.stack_and_combine` returns.
+    """
+    from .combine import CombineSettings
+    from .stacking import parse_memory, stack_and_combine
+
+    logger = logger or logging.getLogger(__name__)
+    paths = sorted(paths)
+    settings = CombineSettings.from_config(combine)
+    mem_limit = parse_memory(combine["mem_limit"])
+    logger.info("%s: combining %d frames into %s", SOFTWARE, len(paths), output)
+    logger.info("settings: %s, mem_limit %d bytes, %d threads", settings, mem_limit, workers)
+    header = _master_header(paths[0], paths, settings)
+    outcome = stack_and_combine(
+        paths, output, settings, mem_limit, workers, header, log=logger.info
+    )
+    total = len(paths) * outcome["shape"][0] * outcome["shape"][1]
+    logger.info(
+        "rejected %d of %d values (%.4f %%)",
+        outcome["rejected"],
+        total,
+        100.0 * outcome["rejected"] / total,
+    )
+    logger.info("wrote %s", output)
+    return outcome

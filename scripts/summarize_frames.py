@@ -1,0 +1,16 @@
+"""Snakemake job: the table of every raw file's header and whether it was selected."""
+
+from masterbias.jobs import run_job
+from masterbias.task_summary import summarize_folder
+
+
+def main(snakemake):
+    run_job(
+        lambda logger: summarize_folder(snakemake.config, snakemake.output.summary, logger),
+        "summarize_frames",
+        snakemake.log[0],
+    )
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 -- the object Snakemake injects into scripts
