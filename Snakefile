@@ -2,7 +2,7 @@
 # The method is the astropy CCD data reduction guide's; see README.md.
 
 
-configfile: "config/config.yaml"
+configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 include: "rules/common.smk"
@@ -12,7 +12,7 @@ include: "rules/combine.smk"
 
 
 rule all:
+    default_target: True
     input:
         master=master_path(),
         summary=summary_path(),
-    default_target: True

@@ -3,17 +3,17 @@ rule combine_biases:
         calibrated=calibrated_paths(),
     output:
         master=master_path(),
-    params:
-        combine=config["combine"],
-        code=script_digest("combine_biases.py"),
     log:
         f"{OUT}/logs/combine_biases.log",
     benchmark:
         f"{OUT}/benchmarks/combine_biases.tsv"
+    conda:
+        "../envs/masterbias.yaml"
     threads: combine_threads
     resources:
         mem_mb=combine_mem_mb,
-    conda:
-        "../envs/masterbias.yaml"
+    params:
+        combine=config["combine"],
+        code=script_digest("combine_biases.py"),
     script:
         "../scripts/combine_biases.py"

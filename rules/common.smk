@@ -13,7 +13,6 @@ from masterbias.codehash import code_digest
 from masterbias.errors import MasterBiasError
 from masterbias.night import plan_night
 
-
 validate(config, workflow.source_path("../config/schema.yaml"))
 OUT = config["out_dir"].rstrip("/")
 

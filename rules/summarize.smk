@@ -3,15 +3,15 @@ rule summarize_frames:
         raw=NIGHT.raw_paths,
     output:
         summary=summary_path(),
-    params:
-        select=config["select"],
-        code=script_digest("summarize_frames.py"),
     log:
         f"{OUT}/logs/summarize_frames.log",
     benchmark:
         f"{OUT}/benchmarks/summarize_frames.tsv"
+    localrule: True
     conda:
         "../envs/masterbias.yaml"
-    localrule: True
+    params:
+        select=config["select"],
+        code=script_digest("summarize_frames.py"),
     script:
         "../scripts/summarize_frames.py"

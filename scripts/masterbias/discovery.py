@@ -94,7 +94,9 @@ def _header_keywords(header) -> dict:
         if name in ("COMMENT", "HISTORY", "") or name in keywords:
             continue
         value = record.get("value")
-        if isinstance(value, (str, int, float, bool)) or value is None:
+        if isinstance(value, str):
+            keywords[name] = value.rstrip()  # trailing spaces are not significant in FITS
+        elif isinstance(value, (int, float, bool)) or value is None:
             keywords[name] = value
         else:
             keywords[name] = str(value)

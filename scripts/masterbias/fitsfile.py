@@ -83,20 +83,39 @@ def _is_structural(name: str) -> bool:
     )
 
 
+#: The COMMENT cards that FITS writers add to every primary header; copied, they pile up.
+_STANDARD_COMMENTS = ("FITS (Flexible Image Transport System) format is", "and Astrophysics',")
+
+
 def clean_header(header: fitsio.FITSHDR) -> fitsio.FITSHDR:
     """A copy of ``header`` without the keywords that describe pixel storage."""
     cleaned = fitsio.FITSHDR()
     for record in header.records():
-        if not _is_structural(record["name"].upper()):
-            cleaned.add_record(record)
+        name = record["name"].upper()
+        if _is_structural(name):
+            continue
+        if name == "COMMENT" and str(record.get("value", "")).strip().startswith(
+            _STANDARD_COMMENTS
+        ):
+            continue
+        cleaned.add_record(record)
     return cleaned
 
 
-def _read_cards(stream, path: Path) -> list[str]:
-    """Read one header (80-character cards up to END) from a stream of 2880-byte blocks."""
+def _read_cards(stream, path: Path, primary: bool) -> list[str] | None:
+    """Read one header (80-character cards up to END) from a stream of 2880-byte blocks.
+
+    Returns ``None`` at a clean end of file before an extension header.
+    """
     cards: list[str] = []
     while True:
         block = stream.read(BLOCK)
+        if not block and not primary and not cards:
+            return None
+        if primary and not cards and not block:
+            raise FrameError(path, "file is empty (0 bytes)")
+        if primary and not cards and not block.startswith(b"SIMPLE  ="):
+            raise FrameError(path, "not a FITS file (it does not start with SIMPLE)")
         if len(block) < BLOCK:
             raise FrameError(path, "file ends inside a FITS header (truncated or not FITS)")
         for offset in range(0, BLOCK, CARD):
@@ -175,9 +194,9 @@ def read_image_header(path: str | os.PathLike) -> ImageHeader:
     try:
         with _open_stream(path) as stream:
             for hdu in range(64):
-                cards = _read_cards(stream, path)
-                if hdu == 0 and not (cards and cards[0].startswith("SIMPLE  =")):
-                    raise FrameError(path, "not a FITS file (it does not start with SIMPLE)")
+                cards = _read_cards(stream, path, primary=hdu == 0)
+                if cards is None:
+                    break
                 if hdu == 0:
                     structural = _parse_cards(cards, path, merged)
                 else:

@@ -23,6 +23,7 @@ def _move_sections(header: fitsio.FITSHDR, layout: FrameLayout) -> list[str]:
     trimmed = amp.light.shape != layout.raw_shape
     if not trimmed:
         return notes
+    raw_datasec = str(header.get("DATASEC", "")).replace(" ", "")
     for keyword in SECTION_KEYWORDS:
         if keyword not in header:
             continue
@@ -30,8 +31,7 @@ def _move_sections(header: fitsio.FITSHDR, layout: FrameLayout) -> list[str]:
         if keyword == "CCDSEC":
             # detector coordinates, not image coordinates: valid only while the image still
             # is the data section it describes
-            datasec = str(header.get("DATASEC", "")).replace(" ", "")
-            if datasec != amp.light.fits:
+            if raw_datasec != amp.light.fits:
                 header.delete(keyword)
                 notes.append(f"CCDSEC {text} removed: the image was trimmed to {amp.light.fits}")
             continue

@@ -240,10 +240,13 @@ def stack_and_combine(
     uncert_header = [{"name": "UTYPE", "value": "StdDevUncertainty"}]
     with atomic_output(output) as temporary:
         with fitsio.FITS(str(temporary), "rw", clobber=True) as fits:
+            # create_image_hdu only reserves room for the cards; write_keys fills it
             fits.create_image_hdu(dims=list(shape), dtype="f4", header=primary)
+            fits[-1].write_keys(primary)
             fits.create_image_hdu(
                 dims=list(shape), dtype="f4", extname="UNCERT", header=uncert_header
             )
+            fits[-1].write_keys(uncert_header)
             fits.create_image_hdu(dims=list(shape), dtype="u1", extname="MASK")
             writer = _BandWriter(fits)
             da.store(combined, writer, lock=False, scheduler="threads", num_workers=plan.workers)

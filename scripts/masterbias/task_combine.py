@@ -20,6 +20,9 @@ def _master_header(first_path: str, paths: list[str], settings) -> fitsio.FITSHD
         # values that belong to one frame, not to the master
         if name.startswith(("OVSCLEV", "OVSCRMS", "RAWFILE")):
             header.delete(name)
+    # the first frame's HISTORY tells its own story (its overscan level); the method it
+    # shares with the others is in OVSCMETH, OVSCSECn and CALSECn
+    header.delete("HISTORY")
 
     def put(name, value, comment):
         header.add_record({"name": name, "value": value, "comment": comment})

@@ -1,0 +1,56 @@
+# The two commands of the README: `make run` and `make test`.  Both set up what they need:
+# a virtual environment in .venv from the pinned requirements.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= all
+DEMO_RAW := demo/raw
+# `make run CONFIG=my.yaml` runs on your own data (raw_dir in my.yaml) instead of the demo.
+CONFIG ?=
+
+.PHONY: run test lint format demo bench report clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: requirements-test.txt requirements.txt $(VENV)/.run-installed
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+# The demo night: simulated raw frames shaped like the astropy guide's camera.
+$(DEMO_RAW)/.complete: scripts/masterbias/synth.py $(VENV)/.run-installed
+	rm -rf $(DEMO_RAW)
+	PYTHONPATH=scripts $(BIN)/python -m masterbias.synth $(DEMO_RAW) \
+		--camera palomar_lfc --biases 10 --flats 2 --lights 1
+	touch $@
+
+demo: $(DEMO_RAW)/.complete
+
+ifeq ($(CONFIG),)
+run: $(DEMO_RAW)/.complete
+	$(BIN)/snakemake --cores $(CORES)
+else
+run: $(VENV)/.run-installed
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
+endif
+
+test: $(VENV)/.test-installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.test-installed
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/ruff check scripts tests benchmarks
+	$(BIN)/ruff format --check scripts tests benchmarks
+
+format: $(VENV)/.test-installed
+	$(BIN)/snakefmt Snakefile rules
+	$(BIN)/ruff format scripts tests benchmarks
+
+clean:
+	rm -rf results demo .snakemake

@@ -1,0 +1,163 @@
+"""The combination: planted outliers, ccdproc's numbers, and bands equal to the whole."""
+
+import warnings
+
+import fitsio
+import numpy as np
+import pytest
+
+from masterbias.combine import CombineSettings, combine_stack, sigma_clip_mask
+from masterbias.errors import ConfigError, FrameError
+from masterbias.stacking import parse_memory, plan_bands, stack_and_combine
+
+GUIDE = CombineSettings("average", 5.0, 5.0)
+
+
+def noisy_stack(n=7, rows=40, cols=30, seed=0):
+    rng = np.random.default_rng(seed)
+    pattern = rng.normal(0, 3, size=(rows, cols))
+    return (pattern + rng.normal(0, 5, size=(n, rows, cols))).astype(np.float32)
+
+
+def test_planted_outliers_are_rejected_and_left_out_of_the_mean():
+    stack = noisy_stack().astype(np.float64)
+    planted = [(0, 3, 4, 1000.0), (2, 10, 11, -800.0), (6, 39, 29, 500.0), (3, 3, 4, 700.0)]
+    for frame, row, col, value in planted:
+        stack[frame, row, col] = value
+    band = combine_stack(stack, GUIDE)
+    rejected = sigma_clip_mask(stack, 5.0, 5.0)
+    for frame, row, col, _ in planted:
+        assert rejected[frame, row, col]
+        kept = np.delete(stack[:, row, col], np.flatnonzero(rejected[:, row, col]))
+        assert band.data[row, col] == pytest.approx(kept.mean(), abs=1e-9)
+        assert band.rejected[row, col] == rejected[:, row, col].sum()
+    assert rejected[:, 3, 4].sum() >= 2  # two outliers at one pixel, both gone
+    assert not band.mask.any()
+
+
+def test_no_clipping_is_a_plain_mean_median_and_sum():
+    stack = noisy_stack().astype(np.float64)
+    for method, expected in [
+        ("average", stack.mean(axis=0)),
+        ("median", np.median(stack, axis=0)),
+        ("sum", stack.sum(axis=0)),
+    ]:
+        band = combine_stack(stack, CombineSettings(method, None, None))
+        np.testing.assert_allclose(band.data, expected, rtol=1e-12)
+        assert band.rejected.sum() == 0
+
+
+def write_frames(folder, stack):
+    paths = []
+    for index, frame in enumerate(stack):
+        path = folder / f"cal{index:02d}.fits"
+        fitsio.write(str(path), frame, header={"BUNIT": "adu"}, clobber=True)
+        paths.append(str(path))
+    return paths
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        GUIDE,
+        CombineSettings("median", 5.0, 5.0),
+        CombineSettings("sum", 5.0, 5.0),
+        CombineSettings("average", 3.0, 2.0),
+        CombineSettings("median", None, None),
+        CombineSettings("average", None, None),
+    ],
+    ids=str,
+)
+def test_equals_ccdproc_combine(tmp_path, settings):
+    ccdproc = pytest.importorskip("ccdproc")
+    from astropy.nddata import CCDData
+    from astropy.stats import mad_std
+
+    stack = noisy_stack(n=6, seed=4)
+    stack[1, 5, 5] = 900.0
+    stack[4, 20, 7] = -400.0
+    paths = write_frames(tmp_path, stack)
+    header = fitsio.FITSHDR([{"name": "BUNIT", "value": "adu"}])
+    stack_and_combine(paths, tmp_path / "master.fits", settings, 10**6, 2, header)
+    ours = CCDData.read(tmp_path / "master.fits")
+
+    clip = {}
+    if settings.clips:
+        clip = dict(
+            sigma_clip=True,
+            sigma_clip_low_thresh=settings.sigma_low,
+            sigma_clip_high_thresh=settings.sigma_high,
+            sigma_clip_func=np.ma.median,
+            sigma_clip_dev_func=mad_std,
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = ccdproc.combine(
+            [CCDData(frame, unit="adu") for frame in stack], method=settings.method, **clip
+        )
+    np.testing.assert_array_equal(ours.mask, theirs.mask)
+    if settings.clips:
+        assert ours.header["NREJECT"] >= 2
+    expected = theirs.data.astype(np.float32)
+    np.testing.assert_allclose(ours.data, expected, rtol=2 * np.finfo(np.float32).eps, atol=0)
+    np.testing.assert_allclose(
+        ours.uncertainty.array,
+        theirs.uncertainty.array.astype(np.float32),
+        rtol=2 * np.finfo(np.float32).eps,
+    )
+    assert type(ours.uncertainty).__name__ == "StdDevUncertainty"
+    assert str(ours.unit) == "adu"
+
+
+@pytest.mark.parametrize("settings", [GUIDE, CombineSettings("median", 5.0, 5.0)], ids=str)
+def test_bands_of_any_height_equal_the_whole_image_bit_for_bit(tmp_path, settings):
+    stack = noisy_stack(n=9, rows=37, cols=23, seed=8)
+    stack[2, ::5, ::3] += 300.0
+    paths = write_frames(tmp_path, stack)
+    whole = combine_stack(stack, settings)
+    per_row = 9 * 23 * 26
+    heights = set()
+    for mem_limit, workers in [(per_row, 1), (per_row * 5, 2), (per_row * 7, 1), (10**9, 3)]:
+        out = tmp_path / f"master_{mem_limit}_{workers}.fits"
+        outcome = stack_and_combine(paths, out, settings, mem_limit, workers, fitsio.FITSHDR())
+        heights.add(outcome["plan"].band_rows)
+        with fitsio.FITS(str(out)) as fits:
+            np.testing.assert_array_equal(fits[0].read(), whole.data.astype(np.float32))
+            np.testing.assert_array_equal(
+                fits["UNCERT"].read(), whole.uncertainty.astype(np.float32)
+            )
+            np.testing.assert_array_equal(fits["MASK"].read(), whole.mask.astype(np.uint8))
+            assert fits[0].read_header()["NREJECT"] == whole.rejected.sum()
+    assert heights == {1, 2, 7, 37}  # one-row bands up to the whole image in one band
+
+
+def test_frames_of_different_shapes_are_named(tmp_path):
+    paths = write_frames(tmp_path, noisy_stack(n=3))
+    fitsio.write(str(tmp_path / "odd.fits"), np.zeros((10, 10), np.float32), clobber=True)
+    with pytest.raises(FrameError, match="odd.fits: calibrated image is 10 x 10"):
+        stack_and_combine(
+            paths + [str(tmp_path / "odd.fits")], tmp_path / "m.fits", GUIDE, 10**6, 1, {}
+        )
+    assert not (tmp_path / "m.fits").exists()
+
+
+@pytest.mark.parametrize(
+    "text, size",
+    [("512MB", 512 * 10**6), ("1.5GiB", int(1.5 * 2**30)), (1000, 1000), ("2 gb", 2 * 10**9)],
+)
+def test_memory_sizes(text, size):
+    assert parse_memory(text) == size
+
+
+@pytest.mark.parametrize("text", ["lots", "12 parsecs", "-5MB", "0"])
+def test_bad_memory_sizes_name_the_key(text):
+    with pytest.raises(ConfigError, match="combine.mem_limit"):
+        parse_memory(text)
+
+
+def test_band_plan_fits_the_limit_or_says_why_not():
+    plan = plan_bands(40, (4096, 4096), 512 * 10**6, workers=2)
+    assert plan.band_bytes * plan.workers <= 512 * 10**6
+    assert plan.bands[0] == (0, plan.band_rows) and plan.bands[-1][1] == 4096
+    with pytest.raises(ConfigError, match="cannot hold one row of 40 frames"):
+        plan_bands(40, (4096, 4096), 1000)
