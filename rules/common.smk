@@ -10,18 +10,23 @@ min_version("9.0")
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from masterbias.codehash import code_digest
+from masterbias.config import check_config
 from masterbias.errors import MasterBiasError
 from masterbias.night import plan_night
 
-validate(config, workflow.source_path("../config/schema.yaml"))
-OUT = config["out_dir"].rstrip("/")
+SCHEMA = workflow.source_path("../config/schema.yaml")
 
 try:
-    # Only the main process refreshes the header cache; jobs (local subprocesses or SLURM
-    # jobs, which parse this file again) only read it.
-    NIGHT = plan_night(config, write_cache=workflow.is_main_process)
+    # one clear line per mistake first; then Snakemake's validation fills in the defaults
+    check_config(config, SCHEMA)
+    validate(config, SCHEMA)
+    # Only the main process refreshes the header cache and checks out_dir; jobs (local
+    # subprocesses or SLURM jobs, which parse this file again) only read the cache.
+    NIGHT = plan_night(config, main_process=workflow.is_main_process)
 except MasterBiasError as error:
     raise WorkflowError(f"masterbias: {error}") from None
+
+OUT = config["out_dir"].rstrip("/")
 
 
 def script_digest(script):

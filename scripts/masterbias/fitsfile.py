@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import re
+import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from .errors import FrameError
 
 __all__ = [
     "ImageHeader",
+    "cfitsio_paths",
     "calibrated_name",
     "clean_header",
     "read_image",
@@ -221,7 +224,7 @@ def read_image_header(path: str | os.PathLike) -> ImageHeader:
 
 def _read_compressed_header(path: Path) -> ImageHeader:
     try:
-        with fitsio.FITS(str(path)) as fits:
+        with cfitsio_paths([path]) as (literal,), fitsio.FITS(literal) as fits:
             merged = fitsio.FITSHDR()
             for hdu_index, hdu in enumerate(fits):
                 header = hdu.read_header()
@@ -236,6 +239,37 @@ def _read_compressed_header(path: Path) -> ImageHeader:
     raise FrameError(path, "holds no 2-D image in any HDU")
 
 
+#: Characters that cfitsio reads as its extended file-name syntax (``file.fits[1]``,
+#: ``file.fits(template)``); a leading ``!`` means "overwrite".
+_CFITSIO_SYNTAX = re.compile(r"[\[\]()]")
+
+
+@contextlib.contextmanager
+def cfitsio_paths(paths: list[str | os.PathLike]):
+    """Yield paths that cfitsio opens literally, whatever characters the real names hold.
+
+    A name with brackets or parentheses (or a leading ``!``) is reached through a symbolic
+    link with a plain name in a temporary folder, removed afterwards.
+    """
+    texts = [os.fspath(path) for path in paths]
+    unsafe = [
+        index
+        for index, text in enumerate(texts)
+        if _CFITSIO_SYNTAX.search(text) or os.path.basename(text).startswith("!")
+    ]
+    if not unsafe:
+        yield texts
+        return
+    with tempfile.TemporaryDirectory(prefix="masterbias-links-") as folder:
+        for index in unsafe:
+            lower = texts[index].lower()
+            suffix = next((s for s in COMPRESSION_SUFFIXES if lower.endswith(s)), "")
+            link = os.path.join(folder, f"{index}.fits{suffix}")
+            os.symlink(os.path.abspath(texts[index]), link)
+            texts[index] = link
+        yield texts
+
+
 def read_image(path: str | os.PathLike, hdu: int) -> np.ndarray:
     """Read the 2-D image of HDU ``hdu`` in its stored type (BZERO applied by fitsio).
 
@@ -245,7 +279,8 @@ def read_image(path: str | os.PathLike, hdu: int) -> np.ndarray:
         If fitsio cannot read the pixels (a truncated or corrupt file).
     """
     try:
-        data = fitsio.read(str(path), ext=hdu)
+        with cfitsio_paths([path]) as (literal,):
+            data = fitsio.read(literal, ext=hdu)
     except (OSError, EOFError, zlib.error, ValueError) as err:
         raise FrameError(path, f"cannot read the image in HDU {hdu}: {err}") from None
     if data is None or data.ndim < 2:

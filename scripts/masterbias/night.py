@@ -7,12 +7,14 @@ any job starts, with the file and the reason.
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .discovery import Frame, HeaderCache, SelectionRule, find_raw_files, read_frames
-from .errors import ConfigError
+from .errors import ConfigError, FrameError
 from .layout import FrameLayout, LayoutSpec
 
 __all__ = ["Night", "plan_night", "HEADER_CACHE"]
@@ -51,16 +53,56 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def plan_night(config: dict, write_cache: bool = True) -> Night:
+def _excluded(path: str, patterns: list[str]) -> bool:
+    name = os.path.basename(path)
+    return any(name == pattern or fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def _check_writable(out_dir: Path) -> None:
+    """Fail now, with the reason, if products cannot be written to ``out_dir``."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise ConfigError(
+            "out_dir", f"cannot write to {os.fspath(out_dir)!r}: {err.strerror or err}"
+        ) from None
+
+
+def _check_one_shape(biases: dict[str, Frame]) -> None:
+    """Biases of different shapes cannot make one master: name the odd ones."""
+    by_shape: dict[tuple, list[str]] = {}
+    for frame in biases.values():
+        by_shape.setdefault(frame.shape, []).append(frame.path)
+    if len(by_shape) < 2:
+        return
+    common = max(by_shape, key=lambda shape: len(by_shape[shape]))
+    odd = sorted(path for shape, paths in by_shape.items() if shape != common for path in paths)
+    shapes = ", ".join(
+        f"{len(paths)} of {shape[0]} x {shape[1]}" for shape, paths in sorted(by_shape.items())
+    )
+    example = odd[0]
+    other = next(frame.shape for frame in biases.values() if frame.path == example)
+    raise FrameError(
+        example,
+        f"image is {other[0]} x {other[1]} but most biases are {common[0]} x {common[1]} "
+        f"({shapes}; odd ones: {', '.join(os.path.basename(p) for p in odd[:10])}); "
+        "leave them out with 'exclude' in the config",
+    )
+
+
+def plan_night(config: dict, main_process: bool = True) -> Night:
     """Find, read and select the raw frames named by ``config``.
 
     Parameters
     ----------
     config : dict
         The validated workflow configuration.
-    write_cache : bool
-        Whether to update the header cache; only the main Snakemake process should, so
-        that jobs on a cluster never race to write it.
+    main_process : bool
+        Whether this is the main Snakemake process: only it checks that ``out_dir`` is
+        writable and updates the header cache, so that jobs on a cluster never race to
+        write it.
 
     Raises
     ------
@@ -77,17 +119,23 @@ def plan_night(config: dict, write_cache: bool = True) -> Night:
             f"{os.fspath(out_dir)!r} is inside raw_dir {os.fspath(raw_dir)!r}; raw data are "
             "never written to: choose an out_dir outside it",
         )
-    paths = find_raw_files(raw_dir)
+    found = find_raw_files(raw_dir)
+    paths = [path for path in found if not _excluded(path, config.get("exclude", []))]
     if not paths:
         raise ConfigError(
             "raw_dir",
             f"{os.fspath(raw_dir)!r} holds no FITS files (*.fits, *.fit, *.fts, "
-            "optionally .gz or .fz)",
+            "optionally .gz or .fz)"
+            + (f"; all {len(found)} are excluded by 'exclude'" if found else ""),
         )
+    if main_process:
+        _check_writable(out_dir)
     cache = HeaderCache(out_dir / HEADER_CACHE)
-    frames = read_frames(paths, cache)
-    if write_cache:
-        cache.save(paths)
+    try:
+        frames = read_frames(paths, cache)
+    finally:
+        if main_process:
+            cache.save([path for path in paths if os.path.abspath(path) in cache.entries])
 
     rule = SelectionRule.from_config(config["select"])
     spec = LayoutSpec.from_config(config)
@@ -105,6 +153,7 @@ def plan_night(config: dict, write_cache: bool = True) -> Night:
         layouts[name] = spec.resolve(frame.keywords, frame.shape, frame.path)
     if not biases:
         raise ConfigError("select", _nothing_selected(rule, frames, raw_dir))
+    _check_one_shape(biases)
     return Night(frames=frames, biases=biases, layouts=layouts)
 
 

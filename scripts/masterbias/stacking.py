@@ -22,7 +22,7 @@ import numpy as np
 
 from .combine import CombineSettings, combine_stack
 from .errors import ConfigError, FrameError
-from .fitsfile import atomic_output
+from .fitsfile import atomic_output, cfitsio_paths
 
 __all__ = ["BandPlan", "parse_memory", "plan_bands", "stack_and_combine"]
 
@@ -129,15 +129,16 @@ def plan_bands(n_frames: int, shape: tuple[int, int], mem_limit: int, workers: i
     return BandPlan(rows, columns, n_frames, min(band_rows, rows), workers)
 
 
-def frame_shape(path: str | Path) -> tuple[int, int]:
-    """numpy shape of the primary image of a calibrated frame."""
+def frame_shape(path: str | Path, name: str | Path | None = None) -> tuple[int, int]:
+    """numpy shape of the primary image of a calibrated frame (``name`` for errors)."""
+    name = path if name is None else name
     try:
         with fitsio.FITS(str(path)) as fits:
             dims = fits[0].get_dims()
     except OSError as err:
-        raise FrameError(path, f"cannot read: {err}") from None
+        raise FrameError(name, f"cannot read: {err}") from None
     if len(dims) != 2:
-        raise FrameError(path, f"primary HDU holds no 2-D image (dimensions {dims})")
+        raise FrameError(name, f"primary HDU holds no 2-D image (dimensions {dims})")
     return dims[0], dims[1]
 
 
@@ -212,13 +213,18 @@ def stack_and_combine(
     """
     if not paths:
         raise ValueError("no calibrated frames to combine")
-    shape = frame_shape(paths[0])
-    for path in paths[1:]:
-        other = frame_shape(path)
+    with cfitsio_paths(paths) as literal:
+        return _stack_and_combine(literal, paths, output, settings, mem_limit, workers, header, log)
+
+
+def _stack_and_combine(paths, names, output, settings, mem_limit, workers, header, log):
+    shape = frame_shape(paths[0], names[0])
+    for path, name in zip(paths[1:], names[1:], strict=True):
+        other = frame_shape(path, name)
         if other != shape:
             raise FrameError(
-                path,
-                f"calibrated image is {other[0]} x {other[1]} but {paths[0]} is "
+                name,
+                f"calibrated image is {other[0]} x {other[1]} but {names[0]} is "
                 f"{shape[0]} x {shape[1]}; frames of different shapes cannot be combined",
             )
     plan = plan_bands(len(paths), shape, mem_limit, workers)

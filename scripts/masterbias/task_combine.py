@@ -13,9 +13,10 @@ __all__ = ["combine_files"]
 
 
 def _master_header(first_path: str, paths: list[str], settings) -> fitsio.FITSHDR:
-    from .fitsfile import clean_header
+    from .fitsfile import cfitsio_paths, clean_header
 
-    header = clean_header(fitsio.read_header(first_path))
+    with cfitsio_paths([first_path]) as (literal,):
+        header = clean_header(fitsio.read_header(literal))
     for name in list(header.keys()):
         # values that belong to one frame, not to the master
         if name.startswith(("OVSCLEV", "OVSCRMS", "RAWFILE")):
