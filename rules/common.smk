@@ -76,6 +76,6 @@ def combine_threads(wildcards):
 
 
 def combine_mem_mb(wildcards):
-    from masterbias.stacking import parse_memory
+    from masterbias.config import parse_memory
 
     return PYTHON_OVERHEAD_MB + parse_memory(config["combine"]["mem_limit"]) // 10**6

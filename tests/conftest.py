@@ -56,13 +56,23 @@ class Workflow:
         ]  # fmt: skip
         if not any(arg.startswith("--cores") or arg == "-c" for arg in args):
             command += ["--cores", "2"]
+        raw_dir = Path(self.directory, self.config.get("raw_dir", "."))
+        before = folder_digest(raw_dir) if raw_dir.is_dir() else None
         done = subprocess.run(command, capture_output=True, text=True, cwd=self.directory)
+        if before is not None:  # whatever happened, the raw data are as they were
+            assert folder_digest(raw_dir) == before, f"raw folder {raw_dir} changed"
         if check and done.returncode != 0:
             raise AssertionError(
                 f"snakemake {' '.join(args)} failed ({done.returncode}):\n"
                 f"{done.stdout[-4000:]}\n{done.stderr[-6000:]}"
             )
         return done
+
+    def fail(self, *args: str) -> str:
+        """Run, expect failure, and return what Snakemake printed."""
+        done = self.run(*args, check=False)
+        assert done.returncode != 0, f"snakemake {' '.join(args)} should have failed"
+        return done.stdout + done.stderr
 
     def planned_jobs(self, *args: str) -> dict[str, int]:
         """Rule name -> number of jobs a run would execute now (from a dry run)."""

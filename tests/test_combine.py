@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from masterbias.combine import CombineSettings, combine_stack, sigma_clip_mask
+from masterbias.config import parse_memory
 from masterbias.errors import ConfigError, FrameError
-from masterbias.stacking import parse_memory, plan_bands, stack_and_combine
+from masterbias.stacking import plan_bands, stack_and_combine
 
 GUIDE = CombineSettings("average", 5.0, 5.0)
 

@@ -6,12 +6,11 @@ what is wrong and what is allowed, in one line.
 
 from __future__ import annotations
 
-import jsonschema
-import yaml
+import re
 
 from .errors import ConfigError
 
-__all__ = ["check_config"]
+__all__ = ["check_config", "parse_memory"]
 
 
 def _dotted(path) -> str:
@@ -35,6 +34,9 @@ def check_config(config: dict, schema_path: str) -> None:
         Naming the key (dotted, e.g. ``combine.mem_limit``), the problem, and what the
         schema allows there.
     """
+    import jsonschema  # here, not at the top: job scripts import parse_memory only
+    import yaml
+
     with open(schema_path) as stream:
         schema = yaml.safe_load(stream)
     validator = jsonschema.Draft202012Validator(schema)
@@ -51,3 +53,31 @@ def check_config(config: dict, schema_path: str) -> None:
     raise ConfigError(
         _dotted(error.absolute_path), f"{error.message}" + (f" ({allowed})" if allowed else "")
     )
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS.update({"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40})
+
+
+def parse_memory(text: str | int | float) -> int:
+    """Bytes from a size such as ``512MB``, ``1.5 GiB`` or a plain number of bytes.
+
+    Raises
+    ------
+    ConfigError
+        For anything else.
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(text))
+        if match is None or match.group(2).upper() not in _UNITS:
+            raise ConfigError(
+                "combine.mem_limit",
+                f"{text!r} is not a size like '512MB', '2GB' or '1.5GiB'",
+            )
+        value, unit = float(match.group(1)), match.group(2).upper()
+    size = int(value * _UNITS[unit])
+    if size <= 0:
+        raise ConfigError("combine.mem_limit", f"{text!r} must be more than zero")
+    return size

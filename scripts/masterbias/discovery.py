@@ -7,6 +7,7 @@ so that a folder of thousands of frames is read once, not at every Snakemake inv
 from __future__ import annotations
 
 import csv
+import fnmatch
 import json
 import os
 from dataclasses import dataclass, field
@@ -66,8 +67,14 @@ class Frame:
         return calibrated_name(self.name)
 
 
-def find_raw_files(raw_dir: str | os.PathLike) -> list[str]:
+def find_raw_files(raw_dir: str | os.PathLike, exclude: list[str] = ()) -> list[str]:
     """Raw FITS files directly in ``raw_dir``, sorted by name.
+
+    Parameters
+    ----------
+    raw_dir : path-like
+    exclude : list of str
+        File names or glob patterns (matched against the name) to leave out.
 
     Raises
     ------
@@ -83,6 +90,7 @@ def find_raw_files(raw_dir: str | os.PathLike) -> list[str]:
         if entry.is_file()
         and entry.name.lower().endswith(RAW_SUFFIXES)
         and not entry.name.startswith(".")
+        and not any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in exclude)
     ]
     return sorted(found)
 

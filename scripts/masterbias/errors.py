@@ -16,7 +16,7 @@ class FrameError(MasterBiasError):
 
     def __init__(self, path: str | os.PathLike, reason: str):
         self.path = os.fspath(path)
-        self.reason = reason
+        self.reason = " ".join(str(reason).split())  # one line, whatever cfitsio said
         super().__init__(f"{self.path}: {reason}")
 
 
@@ -25,5 +25,5 @@ class ConfigError(MasterBiasError):
 
     def __init__(self, key: str, reason: str):
         self.key = key
-        self.reason = reason
+        self.reason = " ".join(str(reason).split())
         super().__init__(f"config key {key!r}: {reason}")

@@ -27,6 +27,7 @@ __all__ = [
     "ImageHeader",
     "cfitsio_paths",
     "calibrated_name",
+    "fits_text",
     "clean_header",
     "read_image",
     "read_image_header",
@@ -78,6 +79,11 @@ def calibrated_name(raw_name: str) -> str:
         if raw_name.lower().endswith(suffix):
             return raw_name[: -len(suffix)]
     return raw_name
+
+
+def fits_text(text: str) -> str:
+    """``text`` as a FITS header string: ASCII only, other characters as ``\\xNN`` escapes."""
+    return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def _is_structural(name: str) -> bool:

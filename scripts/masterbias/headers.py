@@ -6,7 +6,7 @@ import fitsio
 
 from . import SOFTWARE
 from .calibration import CalibrationResult
-from .fitsfile import clean_header
+from .fitsfile import clean_header, fits_text
 from .layout import FrameLayout
 from .sections import SectionError, parse_section
 
@@ -82,10 +82,10 @@ def calibrated_header(
         header.add_record({"name": name, "value": value, "comment": comment})
 
     put("BUNIT", "adu", "pixel unit")
-    put("RAWFILE", raw_name, "raw frame this was made from")
+    put("RAWFILE", fits_text(raw_name), "raw frame this was made from")
     put("PROCSOFT", SOFTWARE, "software that calibrated this frame")
     put("OVSCMETH", result.method, "overscan: per-row statistic, or none")
-    history = [f"{SOFTWARE}: calibrated {raw_name}"]
+    history = [f"{SOFTWARE}: calibrated {fits_text(raw_name)}"]
     for index, amp in enumerate(result.amplifiers, start=1):
         put(f"CALSEC{index}", amp.light, f"amp {amp.name}: raw section kept")
         if amp.overscan is not None:

@@ -7,12 +7,12 @@ any job starts, with the file and the reason.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import parse_memory
 from .discovery import Frame, HeaderCache, SelectionRule, find_raw_files, read_frames
 from .errors import ConfigError, FrameError
 from .layout import FrameLayout, LayoutSpec
@@ -51,11 +51,6 @@ class Night:
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
-
-
-def _excluded(path: str, patterns: list[str]) -> bool:
-    name = os.path.basename(path)
-    return any(name == pattern or fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def _check_writable(out_dir: Path) -> None:
@@ -119,14 +114,12 @@ def plan_night(config: dict, main_process: bool = True) -> Night:
             f"{os.fspath(out_dir)!r} is inside raw_dir {os.fspath(raw_dir)!r}; raw data are "
             "never written to: choose an out_dir outside it",
         )
-    found = find_raw_files(raw_dir)
-    paths = [path for path in found if not _excluded(path, config.get("exclude", []))]
+    paths = find_raw_files(raw_dir, config.get("exclude", []))
     if not paths:
         raise ConfigError(
             "raw_dir",
             f"{os.fspath(raw_dir)!r} holds no FITS files (*.fits, *.fit, *.fts, "
-            "optionally .gz or .fz)"
-            + (f"; all {len(found)} are excluded by 'exclude'" if found else ""),
+            "optionally .gz or .fz)" + ("; see also 'exclude'" if config.get("exclude") else ""),
         )
     if main_process:
         _check_writable(out_dir)
@@ -137,10 +130,10 @@ def plan_night(config: dict, main_process: bool = True) -> Night:
         if main_process:
             cache.save([path for path in paths if os.path.abspath(path) in cache.entries])
 
+    parse_memory(config["combine"]["mem_limit"])  # a bad size is a config error, now
     rule = SelectionRule.from_config(config["select"])
     spec = LayoutSpec.from_config(config)
     biases: dict[str, Frame] = {}
-    layouts: dict[str, FrameLayout] = {}
     for frame in rule.select(frames):
         name = frame.calibrated_name
         if name in biases:
@@ -150,10 +143,13 @@ def plan_night(config: dict, main_process: bool = True) -> Night:
                 "keep one of them",
             )
         biases[name] = frame
-        layouts[name] = spec.resolve(frame.keywords, frame.shape, frame.path)
     if not biases:
         raise ConfigError("select", _nothing_selected(rule, frames, raw_dir))
     _check_one_shape(biases)
+    layouts = {
+        name: spec.resolve(frame.keywords, frame.shape, frame.path)
+        for name, frame in biases.items()
+    }
     return Night(frames=frames, biases=biases, layouts=layouts)
 
 

@@ -10,7 +10,6 @@ per pixel, any band height gives the same master, bit for bit.
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import fitsio
 import numpy as np
 
 from .combine import CombineSettings, combine_stack
+from .config import parse_memory
 from .errors import ConfigError, FrameError
 from .fitsfile import atomic_output, cfitsio_paths
 
@@ -35,33 +35,6 @@ WORK_BYTES_PER_STACKED_PIXEL = 8 + 2 * 8 + 2 * 1
 
 #: Planes of a combined band as it goes from the dask task to the writer.
 PLANES = ("data", "uncertainty", "mask", "rejected")
-
-_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
-_UNITS.update({"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40})
-
-
-def parse_memory(text: str | int | float) -> int:
-    """Bytes from a size such as ``512MB``, ``1.5 GiB`` or a plain number of bytes.
-
-    Raises
-    ------
-    ConfigError
-        For anything else.
-    """
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        value, unit = float(text), ""
-    else:
-        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(text))
-        if match is None or match.group(2).upper() not in _UNITS:
-            raise ConfigError(
-                "combine.mem_limit",
-                f"{text!r} is not a size like '512MB', '2GB' or '1.5GiB'",
-            )
-        value, unit = float(match.group(1)), match.group(2).upper()
-    size = int(value * _UNITS[unit])
-    if size <= 0:
-        raise ConfigError("combine.mem_limit", f"{text!r} must be more than zero")
-    return size
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ __all__ = ["combine_files"]
 
 
 def _master_header(first_path: str, paths: list[str], settings) -> fitsio.FITSHDR:
-    from .fitsfile import cfitsio_paths, clean_header
+    from .fitsfile import cfitsio_paths, clean_header, fits_text
 
     with cfitsio_paths([first_path]) as (literal,):
         header = clean_header(fitsio.read_header(literal))
@@ -39,7 +39,7 @@ def _master_header(first_path: str, paths: list[str], settings) -> fitsio.FITSHD
         put("CLIPHIGH", settings.sigma_high if settings.sigma_high is not None else "none", "")
         put("CLIPITER", 1, "sigma clipping passes")
     for index, path in enumerate(paths, start=1):
-        name = os.path.basename(path)
+        name = fits_text(os.path.basename(path))
         if index <= 999:
             put(f"IMCMB{index:03d}", name, "combined frame")
         else:

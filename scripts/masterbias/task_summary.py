@@ -14,7 +14,7 @@ def summarize_folder(config: dict, output: str, logger: logging.Logger | None = 
     from .night import HEADER_CACHE
 
     logger = logger or logging.getLogger(__name__)
-    paths = find_raw_files(config["raw_dir"])
+    paths = find_raw_files(config["raw_dir"], config.get("exclude", []))
     # read-only use of the cache that the main Snakemake process keeps up to date
     frames = read_frames(paths, HeaderCache(os.path.join(config["out_dir"], HEADER_CACHE)))
     rule = SelectionRule.from_config(config["select"])

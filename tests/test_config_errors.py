@@ -1,0 +1,82 @@
+"""Configuration mistakes stop the run before any job, naming the key and what is allowed."""
+
+import pytest
+from conftest import Workflow, base_config
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture
+def flow(tmp_path, small_night):
+    work = tmp_path / "work"
+    work.mkdir()
+    return Workflow(work, base_config(small_night))
+
+
+def message(flow, **changes):
+    for key, value in changes.items():
+        flow.config[key] = value
+    flow.write_config()
+    text = flow.fail()
+    lines = [line for line in text.splitlines() if line.startswith("masterbias: ")]
+    assert lines, text[-3000:]
+    assert not flow.results.joinpath("calibrated").exists()  # no job ran
+    return lines[0]
+
+
+def test_unknown_key(flow):
+    line = message(flow, combne={"method": "median"})
+    assert "config key 'combne': is not a known setting" in line and "combine" in line
+
+
+def test_unknown_nested_key(flow):
+    line = message(flow, combine={"method": "average", "sigmaclip": None})
+    assert "'combine.sigmaclip': is not a known setting" in line and "sigma_clip" in line
+
+
+def test_wrong_type(flow):
+    line = message(flow, combine={"mem_limit": [512]})
+    assert "'combine.mem_limit'" in line and "is not of type" in line
+
+
+def test_value_not_allowed(flow):
+    line = message(flow, overscan={"method": "average", "region": "[70:80,*]"})
+    assert "'overscan.method'" in line and "allowed: 'median', 'mean', 'none'" in line
+
+
+def test_malformed_section(flow):
+    line = message(flow, overscan={"method": "median", "region": "2056:2080"})
+    assert "config overscan.region" in line and "malformed" in line
+    assert "expected '[x1:x2,y1:y2]'" in line
+
+
+def test_bad_memory_size(flow):
+    line = message(flow, combine={"mem_limit": "lots"})
+    assert "'combine.mem_limit'" in line and "is not a size" in line
+
+
+def test_out_dir_inside_raw_dir(flow):
+    line = message(flow, out_dir=str(flow.directory.parent / "raw" / "reduced"))
+    assert "config key 'out_dir'" in line and "inside raw_dir" in line
+
+
+def test_out_dir_equal_to_raw_dir(flow):
+    line = message(flow, out_dir=flow.config["raw_dir"])
+    assert "config key 'out_dir'" in line and "inside raw_dir" in line
+
+
+def test_raw_dir_missing(flow):
+    line = message(flow, raw_dir=str(flow.directory / "nowhere"))
+    assert "config key 'raw_dir'" in line and "is not an existing folder" in line
+
+
+def test_raw_dir_empty(flow):
+    (flow.directory / "empty").mkdir()
+    line = message(flow, raw_dir=str(flow.directory / "empty"))
+    assert "config key 'raw_dir'" in line and "holds no FITS files" in line
+
+
+def test_no_bias_selected_says_what_the_headers_hold(flow):
+    line = message(flow, select={"IMAGETYP": ["ZERO"]})
+    assert "config key 'select': no bias selected among 7 files" in line
+    assert "'BIAS' (5)" in line and "'FLATFIELD' (1)" in line and "'OBJECT' (1)" in line
