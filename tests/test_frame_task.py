@@ -92,6 +92,6 @@ def test_an_interrupted_write_leaves_nothing_behind(tmp_path, raw, monkeypatch):
 
     monkeypatch.setattr(task.fitsio, "write", write_half_then_fail)
     out = tmp_path / "cal" / "b.fits"
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(FrameError, match="b.fits: cannot write: No space left on device"):
         calibrate_file(str(raw[0]), str(out), LAYOUT)
     assert list(out.parent.iterdir()) == []

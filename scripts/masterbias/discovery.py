@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, FrameError
-from .fitsfile import calibrated_name, read_image_header
+from .fitsfile import atomic_output, calibrated_name, read_image_header
 
 __all__ = [
     "RAW_SUFFIXES",
@@ -167,10 +167,8 @@ class HeaderCache:
         if not self.changed:
             return
         frames = {key: value for key, value in self.entries.items() if key in wanted}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        temporary.write_text(json.dumps({"version": CACHE_VERSION, "frames": frames}))
-        os.replace(temporary, self.path)
+        with atomic_output(self.path) as temporary:
+            temporary.write_text(json.dumps({"version": CACHE_VERSION, "frames": frames}))
         self.changed = False
 
 
@@ -221,10 +219,7 @@ class SelectionRule:
 
 def write_summary(frames: list[Frame], rule: SelectionRule, path: str | os.PathLike) -> None:
     """Write the night's summary table (one row per raw file) as CSV, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    with open(temporary, "w", newline="") as stream:
+    with atomic_output(path) as temporary, open(temporary, "w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(
             ["file", "imagetyp", "filter", "exptime", "naxis1", "naxis2", "selected", "reason"]
@@ -236,4 +231,3 @@ def write_summary(frames: list[Frame], rule: SelectionRule, path: str | os.PathL
                 + [frame.keywords.get(keyword, "") for keyword in SUMMARY_KEYWORDS]
                 + [frame.shape[1], frame.shape[0], reason is None, reason or ""]
             )
-    os.replace(temporary, path)

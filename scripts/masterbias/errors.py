@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["MasterBiasError", "FrameError", "ConfigError"]
+__all__ = ["MasterBiasError", "FrameError", "ConfigError", "OutputError"]
 
 
 class MasterBiasError(Exception):
@@ -17,7 +17,11 @@ class FrameError(MasterBiasError):
     def __init__(self, path: str | os.PathLike, reason: str):
         self.path = os.fspath(path)
         self.reason = " ".join(str(reason).split())  # one line, whatever cfitsio said
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(f"{self.path}: {self.reason}")
+
+
+class OutputError(FrameError):
+    """A product cannot be written; the message names the file and the reason."""
 
 
 class ConfigError(MasterBiasError):
@@ -26,4 +30,4 @@ class ConfigError(MasterBiasError):
     def __init__(self, key: str, reason: str):
         self.key = key
         self.reason = " ".join(str(reason).split())
-        super().__init__(f"config key {key!r}: {reason}")
+        super().__init__(f"config key {key!r}: {self.reason}")

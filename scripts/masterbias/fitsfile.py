@@ -10,9 +10,12 @@ interrupted job never leaves a half-written FITS that a rerun would trust.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
+import hashlib
 import os
 import re
+import shutil
 import tempfile
 import zlib
 from dataclasses import dataclass
@@ -21,7 +24,7 @@ from pathlib import Path
 import fitsio
 import numpy as np
 
-from .errors import FrameError
+from .errors import FrameError, OutputError
 
 __all__ = [
     "ImageHeader",
@@ -32,6 +35,7 @@ __all__ = [
     "read_image",
     "read_image_header",
     "atomic_output",
+    "check_fits_complete",
 ]
 
 BLOCK = 2880
@@ -150,27 +154,60 @@ def _parse_cards(cards: list[str], path: Path, into: fitsio.FITSHDR) -> dict:
     return structural
 
 
-def _data_bytes(structural: dict) -> int:
-    naxis = int(structural.get("NAXIS", 0))
-    if naxis == 0:
-        return int(structural.get("PCOUNT", 0))
-    count = 1
-    for axis in range(1, naxis + 1):
-        count *= int(structural.get(f"NAXIS{axis}", 0))
-    size = abs(int(structural["BITPIX"])) // 8
-    return size * int(structural.get("GCOUNT", 1)) * (count + int(structural.get("PCOUNT", 0)))
+@dataclass(frozen=True)
+class _Structure:
+    """The keywords that say how an HDU's data are laid out, checked."""
 
+    bitpix: int
+    dims: tuple[int, ...]
+    pcount: int
+    gcount: int
+    compressed: bool
 
-def _image_shape(structural: dict) -> tuple[int, int] | None:
-    if structural.get("ZIMAGE"):
-        return None  # tile-compressed: fitsio decodes it (see _read_compressed_header)
-    naxis = int(structural.get("NAXIS", 0))
-    dims = [int(structural.get(f"NAXIS{axis}", 0)) for axis in range(1, naxis + 1)]
-    if naxis == 2 and min(dims) > 0:
-        return dims[1], dims[0]
-    if naxis > 2 and min(dims) > 0 and all(d == 1 for d in dims[2:]):
-        return dims[1], dims[0]
-    return None
+    @classmethod
+    def from_keywords(cls, structural: dict, path: Path) -> _Structure:
+        def integer(name, default=None):
+            value = structural.get(name, default)
+            if value is None:
+                raise FrameError(path, f"header has no {name}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise FrameError(path, f"header {name} = {value!r} is not an integer")
+            if value != int(value) or value < 0 and name != "BITPIX":
+                raise FrameError(path, f"header {name} = {value!r} is not a count")
+            return int(value)
+
+        naxis = integer("NAXIS")
+        if naxis > 999:
+            raise FrameError(path, f"header NAXIS = {naxis} is not a count of axes")
+        bitpix = integer("BITPIX")
+        if bitpix not in (8, 16, 32, 64, -32, -64):
+            raise FrameError(path, f"header BITPIX = {bitpix} is not a FITS pixel type")
+        dims = tuple(integer(f"NAXIS{axis}") for axis in range(1, naxis + 1))
+        return cls(
+            bitpix=bitpix,
+            dims=dims,
+            pcount=integer("PCOUNT", 0),
+            gcount=integer("GCOUNT", 1),
+            compressed=bool(structural.get("ZIMAGE")),
+        )
+
+    @property
+    def data_bytes(self) -> int:
+        if not self.dims:
+            return 0
+        count = 1
+        for size in self.dims:
+            count *= size
+        return abs(self.bitpix) // 8 * self.gcount * (count + self.pcount)
+
+    @property
+    def image_shape(self) -> tuple[int, int] | None:
+        """numpy shape of a 2-D image in this HDU, or None."""
+        if self.compressed or len(self.dims) < 2 or min(self.dims) <= 0:
+            return None  # a tile-compressed image is decoded by fitsio instead
+        if len(self.dims) > 2 and any(size != 1 for size in self.dims[2:]):
+            return None
+        return self.dims[1], self.dims[0]
 
 
 def _open_stream(path: Path):
@@ -213,14 +250,14 @@ def read_image_header(path: str | os.PathLike) -> ImageHeader:
                     structural = _parse_cards(cards, path, own)
                     for record in own.records():
                         merged.add_record(record)
-                shape = _image_shape(structural)
+                structure = _Structure.from_keywords(structural, path)
+                shape = structure.image_shape
                 if shape is not None:
                     return ImageHeader(hdu=hdu, shape=shape, header=merged)
-                if structural.get("ZIMAGE"):
+                if structure.compressed:
                     return _read_compressed_header(path)
-                skip = -(-_data_bytes(structural) // BLOCK) * BLOCK
-                if len(stream.read(skip)) < skip:
-                    break
+                # seek, not read: a (corrupt) header may claim terabytes of data
+                stream.seek(-(-structure.data_bytes // BLOCK) * BLOCK, os.SEEK_CUR)
     except FrameError:
         raise
     except (OSError, EOFError, zlib.error) as err:
@@ -294,21 +331,64 @@ def read_image(path: str | os.PathLike, hdu: int) -> np.ndarray:
     return data.reshape(data.shape[-2:]) if data.ndim > 2 else data
 
 
+def check_fits_complete(path: str | os.PathLike) -> None:
+    """Raise ``OSError`` if the file is shorter than its FITS structure says.
+
+    cfitsio does not always report a failed write (on a full disk it can close a short
+    file without an error), so every FITS product is checked before it is renamed into
+    place.
+    """
+    with fitsio.FITS(str(path)) as fits:
+        end = fits[-1].get_offsets()["data_end"]
+    needed = -(-end // BLOCK) * BLOCK
+    size = os.path.getsize(path)
+    if size < needed:
+        raise OSError(
+            errno.ENOSPC,
+            f"the file was cut short ({size} of {needed} bytes written; is the disk full?)",
+        )
+
+
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike):
+def atomic_output(path: str | os.PathLike, check=None):
     """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
 
     The temporary file lives in the destination folder (so the rename is atomic on one
-    file system) and is removed if the block raises.
+    file system) and is removed if the block raises.  Its name is derived from the final
+    name, so a job killed outright leaves at most one stale temporary file, which the
+    next attempt at the same output replaces.  A failure to write (a full disk, a
+    read-only folder) ends as an :class:`OutputError` naming the file.
+
+    Parameters
+    ----------
+    path : path-like
+    check : callable, optional
+        Called with the temporary path before the rename; raises ``OSError`` if the file
+        is not whole (e.g. :func:`check_fits_complete`).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # cfitsio reads meaning into some file names ('[', '!', a '.gz' ending), so the
     # temporary name is plain whatever the final one is.
-    temporary = path.with_name(f".partial-{os.getpid()}-{abs(hash(path.name)):x}.fits")
-    temporary.unlink(missing_ok=True)
+    digest = hashlib.sha256(path.name.encode()).hexdigest()[:16]
+    temporary = path.with_name(f".partial-{digest}")
     try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
+        path.parent.mkdir(parents=True, exist_ok=True)
         temporary.unlink(missing_ok=True)
+        yield temporary
+        if check is not None:
+            check(temporary)
+        os.replace(temporary, path)
+    except OSError as err:
+        raise OutputError(path, f"cannot write: {_write_failure(err, path.parent)}") from None
+    finally:
+        with contextlib.suppress(OSError):  # nothing to remove, or nowhere to remove it
+            temporary.unlink(missing_ok=True)
+
+
+def _write_failure(err: OSError, folder: Path) -> str:
+    reason = err.strerror or str(err)
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(folder).free
+        if free < 10 * 2**20:
+            reason += f" (the disk holding {folder} has {free} bytes free)"
+    return reason

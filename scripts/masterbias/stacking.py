@@ -22,7 +22,7 @@ import numpy as np
 from .combine import CombineSettings, combine_stack
 from .config import parse_memory
 from .errors import ConfigError, FrameError
-from .fitsfile import atomic_output, cfitsio_paths
+from .fitsfile import atomic_output, cfitsio_paths, check_fits_complete
 
 __all__ = ["BandPlan", "parse_memory", "plan_bands", "stack_and_combine"]
 
@@ -217,7 +217,7 @@ def _stack_and_combine(paths, names, output, settings, mem_limit, workers, heade
     primary = fitsio.FITSHDR(header)
     primary.add_record({"name": "NREJECT", "value": 0, "comment": "values rejected in all"})
     uncert_header = [{"name": "UTYPE", "value": "StdDevUncertainty"}]
-    with atomic_output(output) as temporary:
+    with atomic_output(output, check=check_fits_complete) as temporary:
         with fitsio.FITS(str(temporary), "rw", clobber=True) as fits:
             # create_image_hdu only reserves room for the cards; write_keys fills it
             fits.create_image_hdu(dims=list(shape), dtype="f4", header=primary)

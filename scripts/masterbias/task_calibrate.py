@@ -32,7 +32,7 @@ def calibrate_file(
         Type of the calibrated image.
     """
     from .calibration import calibrate_frame
-    from .fitsfile import atomic_output, read_image, read_image_header
+    from .fitsfile import atomic_output, check_fits_complete, read_image, read_image_header
     from .headers import calibrated_header
     from .layout import LayoutSpec
 
@@ -50,6 +50,6 @@ def calibrate_file(
     for amp in result.amplifiers:
         logger.info(amp.describe())
     header = calibrated_header(found.header, result, frame_layout, os.path.basename(raw_path))
-    with atomic_output(output) as temporary:
+    with atomic_output(output, check=check_fits_complete) as temporary:
         fitsio.write(str(temporary), result.image, header=header, clobber=True)
     logger.info("wrote %s (%d x %d %s)", output, *result.image.shape, result.image.dtype)
