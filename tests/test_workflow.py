@@ -167,7 +167,7 @@ def test_editing_the_science_code_reruns_the_jobs_it_affects(
 
 def test_cores_and_memory_limits_give_the_same_master_bit_for_bit(tmp_path, small_night):
     masters = []
-    for cores, mem_limit in [("1", "10MB"), ("2", "30KB"), ("2", "2GB")]:
+    for cores, mem_limit in [("1", "10MB"), ("2", "6KB"), ("2", "2GB")]:
         work = tmp_path / f"w{cores}{mem_limit}"
         work.mkdir()
         config = base_config(small_night)
@@ -176,7 +176,7 @@ def test_cores_and_memory_limits_give_the_same_master_bit_for_bit(tmp_path, smal
         flow.run("--cores", cores)
         log = (flow.results / "logs" / "combine_biases.log").read_text()
         masters.append((flow.master.read_bytes(), log))
-    assert "64 bands of 1 rows" in masters[1][1] or "bands of 1 rows" in masters[1][1]
+    assert "64 bands of 1 rows" in masters[1][1]
     assert "1 bands of 64 rows" in masters[2][1]
     assert masters[0][0] == masters[1][0] == masters[2][0]
 

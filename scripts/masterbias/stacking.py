@@ -26,12 +26,17 @@ from .fitsfile import atomic_output, cfitsio_paths, check_fits_complete
 
 __all__ = ["BandPlan", "parse_memory", "plan_bands", "stack_and_combine"]
 
-#: Bytes of working memory per stacked pixel (one frame, one pixel) while a band is
-#: combined: the float64 stack (8), at most two float64 arrays of the stack's size alive
-#: at the same time (the median's partitioned copy, or the absolute deviations, or the
-#: NaN-free copy for the mean: 2 x 8), and two boolean masks of that size (2 x 1).
+
+#: Bytes of working memory per stacked value (one frame, one pixel) while a band is
+#: combined: the float32 stack as read (4), a float32 partitioned copy of it for the
+#: median (4), one float64 array of the stack's size (the absolute deviations, then the
+#: kept values for the mean: 8) and two boolean masks (2 x 1).  A float64 input stack
+#: needs more; calibrated frames are float32 unless output_dtype says otherwise.
 #: tests/test_memory.py measures the peak against this model.
-WORK_BYTES_PER_STACKED_PIXEL = 8 + 2 * 8 + 2 * 1
+def work_bytes_per_value(itemsize: int = 4) -> int:
+    """Working bytes per stacked value for frames stored with ``itemsize`` bytes a pixel."""
+    return 2 * itemsize + 8 + 2 * 1
+
 
 #: Planes of a combined band as it goes from the dask task to the writer.
 PLANES = ("data", "uncertainty", "mask", "rejected")
@@ -57,6 +62,7 @@ class BandPlan:
     n_frames: int
     band_rows: int
     workers: int
+    itemsize: int = 4
 
     @property
     def bands(self) -> list[tuple[int, int]]:
@@ -68,8 +74,9 @@ class BandPlan:
 
     @property
     def band_bytes(self) -> int:
-        """Working memory of one band, by the model in WORK_BYTES_PER_STACKED_PIXEL."""
-        return self.n_frames * self.band_rows * self.columns * WORK_BYTES_PER_STACKED_PIXEL
+        """Working memory of one band, by the model of :func:`work_bytes_per_value`."""
+        per_value = work_bytes_per_value(self.itemsize)
+        return self.n_frames * self.band_rows * self.columns * per_value
 
     def describe(self) -> str:
         return (
@@ -79,7 +86,9 @@ class BandPlan:
         )
 
 
-def plan_bands(n_frames: int, shape: tuple[int, int], mem_limit: int, workers: int = 1) -> BandPlan:
+def plan_bands(
+    n_frames: int, shape: tuple[int, int], mem_limit: int, workers: int = 1, itemsize: int = 4
+) -> BandPlan:
     """Choose the band height so that ``workers`` bands fit in ``mem_limit`` bytes.
 
     Raises
@@ -88,7 +97,7 @@ def plan_bands(n_frames: int, shape: tuple[int, int], mem_limit: int, workers: i
         If even a single row per band does not fit.
     """
     rows, columns = shape
-    per_row = n_frames * columns * WORK_BYTES_PER_STACKED_PIXEL
+    per_row = n_frames * columns * work_bytes_per_value(itemsize)
     workers = max(1, min(workers, rows))
     band_rows = mem_limit // (per_row * workers)
     if band_rows < 1 and workers > 1:
@@ -99,31 +108,36 @@ def plan_bands(n_frames: int, shape: tuple[int, int], mem_limit: int, workers: i
             f"{mem_limit} bytes cannot hold one row of {n_frames} frames of {columns} "
             f"columns; it needs at least {per_row} bytes",
         )
-    return BandPlan(rows, columns, n_frames, min(band_rows, rows), workers)
+    return BandPlan(rows, columns, n_frames, min(band_rows, rows), workers, itemsize)
 
 
-def frame_shape(path: str | Path, name: str | Path | None = None) -> tuple[int, int]:
-    """numpy shape of the primary image of a calibrated frame (``name`` for errors)."""
+def frame_shape(path: str | Path, name: str | Path | None = None) -> tuple[int, int, int]:
+    """Rows, columns and bytes per pixel of a calibrated frame (``name`` for errors)."""
     name = path if name is None else name
     try:
         with fitsio.FITS(str(path)) as fits:
             dims = fits[0].get_dims()
+            bitpix = fits[0].read_header()["BITPIX"]
     except OSError as err:
         raise FrameError(name, f"cannot read: {err}") from None
     if len(dims) != 2:
         raise FrameError(name, f"primary HDU holds no 2-D image (dimensions {dims})")
-    return dims[0], dims[1]
+    return dims[0], dims[1], abs(bitpix) // 8
 
 
 def read_band(paths: list[str], first_row: int, end_row: int) -> np.ndarray:
-    """Rows ``first_row:end_row`` of every frame, stacked as float64 ``(frames, rows, cols)``."""
+    """Rows ``first_row:end_row`` of every frame as one ``(rows, columns, frames)`` stack.
+
+    Frames go on the last axis, so that each pixel's values are contiguous for the
+    per-pixel partial sorts; the stack keeps the files' float type.
+    """
     stack = None
     for index, path in enumerate(paths):
         with fitsio.FITS(path) as fits:
             rows = fits[0][first_row:end_row, :]
         if stack is None:
-            stack = np.empty((len(paths),) + rows.shape, dtype=np.float64)
-        stack[index] = rows
+            stack = np.empty(rows.shape + (len(paths),), dtype=rows.dtype.newbyteorder("="))
+        stack[:, :, index] = rows
     return stack
 
 
@@ -191,16 +205,17 @@ def stack_and_combine(
 
 
 def _stack_and_combine(paths, names, output, settings, mem_limit, workers, header, log):
-    shape = frame_shape(paths[0], names[0])
+    rows, columns, itemsize = frame_shape(paths[0], names[0])
+    shape = (rows, columns)
     for path, name in zip(paths[1:], names[1:], strict=True):
-        other = frame_shape(path, name)
+        other = frame_shape(path, name)[:2]
         if other != shape:
             raise FrameError(
                 name,
                 f"calibrated image is {other[0]} x {other[1]} but {names[0]} is "
                 f"{shape[0]} x {shape[1]}; frames of different shapes cannot be combined",
             )
-    plan = plan_bands(len(paths), shape, mem_limit, workers)
+    plan = plan_bands(len(paths), shape, mem_limit, workers, itemsize)
     if log:
         log(plan.describe())
 
