@@ -54,3 +54,11 @@ format: $(VENV)/.test-installed
 
 clean:
 	rm -rf results demo .snakemake
+
+# The benchmark of README "Performance": the workflow side by side with the guide's
+# ccdproc code and, where it can be installed (Debian's iraf, iraf-noao), IRAF.
+bench: $(VENV)/.test-installed
+	@command -v irafcl >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		iraf iraf-noao >/dev/null) || echo "IRAF not installed: benchmarking without it"; }
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)

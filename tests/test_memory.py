@@ -7,7 +7,6 @@ import sys
 import fitsio
 import numpy as np
 import pytest
-
 from conftest import REPO
 
 MEASURE = """
