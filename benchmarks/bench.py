@@ -210,8 +210,8 @@ def bench_discovery(root: Path, count: int) -> str:
         folder.mkdir()
         one = write_night(root / "one", CAMERAS["small"], n_bias=1, n_flat=0, n_light=0)[0]
         big = root / "one" / "big.fits"
-        fitsio.write(str(big), np.random.default_rng(0).integers(0, 3000, (1024, 1024),
-                     dtype=np.uint16), header=fitsio.read_header(str(one)), clobber=True)  # fmt: skip
+        pixels = np.random.default_rng(0).integers(0, 3000, (1024, 1024), dtype=np.uint16)
+        fitsio.write(str(big), pixels, header=fitsio.read_header(str(one)), clobber=True)
         packed = gzip.compress(big.read_bytes(), compresslevel=1)
         for index in range(count):
             (folder / f"frame{index:04d}.fits.gz").write_bytes(packed)
