@@ -14,6 +14,7 @@ rule calibrate_frame:
     threads: 1
     resources:
         mem_mb=calibrate_mem_mb,
+        runtime=calibrate_runtime,
     params:
         layout=layout_params(),
         dtype=config["output_dtype"],

@@ -12,6 +12,7 @@ rule combine_biases:
     threads: combine_threads
     resources:
         mem_mb=combine_mem_mb,
+        runtime=combine_runtime,
     params:
         combine=config["combine"],
         code=script_digest("combine_biases.py"),

@@ -71,8 +71,25 @@ def calibrate_mem_mb(wildcards):
     return PYTHON_OVERHEAD_MB + pixels * per_pixel // 10**6
 
 
+# Run time limits, minutes, for clusters: generous multiples of what a frame costs here
+# (about 0.1 s per million pixels to calibrate, 1 s per hundred million values to combine)
+# over a floor that covers a Snakemake start-up on a busy node.
+def calibrate_runtime(wildcards):
+    frame = NIGHT.biases[wildcards.name]
+    return 10 + frame.shape[0] * frame.shape[1] // 10**7
+
+
+def combine_runtime(wildcards):
+    frame = next(iter(NIGHT.biases.values()))
+    values = len(NIGHT.biases) * frame.shape[0] * frame.shape[1]
+    return 15 + values // (2 * 10**8)
+
+
 def combine_threads(wildcards):
-    return max(1, min(4, workflow.cores))
+    """Threads for the combine: one per 512 rows of the image, at most 4 (the bands are
+    independent, and more threads than that gain little over the reading)."""
+    rows = next(iter(NIGHT.biases.values())).shape[0]
+    return max(1, min(4, rows // 512))
 
 
 def combine_mem_mb(wildcards):
