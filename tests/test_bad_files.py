@@ -6,8 +6,8 @@ import os
 import fitsio
 import numpy as np
 import pytest
-from conftest import Workflow, base_config
 
+from conftest import Workflow, base_config
 from masterbias.synth import write_night
 
 pytestmark = pytest.mark.workflow

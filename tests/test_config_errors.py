@@ -1,6 +1,7 @@
 """Configuration mistakes stop the run before any job, naming the key and what is allowed."""
 
 import pytest
+
 from conftest import Workflow, base_config
 
 pytestmark = pytest.mark.workflow

@@ -8,8 +8,8 @@ import time
 import fitsio
 import numpy as np
 import pytest
-from conftest import SNAKEMAKE, Workflow, base_config
 
+from conftest import SNAKEMAKE, Workflow, base_config
 from masterbias.synth import write_night
 
 pytestmark = pytest.mark.workflow

@@ -7,6 +7,7 @@ import sys
 import fitsio
 import numpy as np
 import pytest
+
 from conftest import REPO
 
 MEASURE = """

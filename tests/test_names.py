@@ -4,8 +4,8 @@ import shutil
 
 import fitsio
 import pytest
-from conftest import Workflow, base_config
 
+from conftest import Workflow, base_config
 from masterbias.synth import write_night
 
 pytestmark = pytest.mark.workflow

@@ -11,8 +11,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, Workflow, base_config, folder_digest
 
+from conftest import REPO, Workflow, base_config, folder_digest
 from masterbias.synth import write_night
 
 pytestmark = pytest.mark.slurm

@@ -7,8 +7,8 @@ import warnings
 import fitsio
 import numpy as np
 import pytest
-from conftest import REPO, Workflow, base_config, folder_digest
 
+from conftest import REPO, Workflow, base_config, folder_digest
 from masterbias.synth import CAMERAS, write_night
 
 pytestmark = pytest.mark.workflow
