@@ -14,5 +14,5 @@ include: "rules/combine.smk"
 rule all:
     default_target: True
     input:
-        master=master_path(),
+        master=master_paths(),
         summary=summary_path(),

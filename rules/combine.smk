@@ -1,12 +1,14 @@
 rule combine_biases:
     input:
-        calibrated=calibrated_paths(),
+        calibrated=calibrated_paths,
     output:
         master=master_path(),
     log:
-        f"{OUT}/logs/combine_biases.log",
+        f"{OUT}/logs/combine_biases{group_suffix()}.log",
     benchmark:
-        f"{OUT}/benchmarks/combine_biases.tsv"
+        f"{OUT}/benchmarks/combine_biases{group_suffix()}.tsv"
+    wildcard_constraints:
+        group="[^/]+",
     conda:
         "../envs/masterbias.yaml"
     threads: combine_threads

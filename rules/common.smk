@@ -9,6 +9,7 @@ min_version("9.0")
 # script job.
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
+from masterbias.cameras import apply_camera
 from masterbias.codehash import code_digest
 from masterbias.config import check_config
 from masterbias.errors import MasterBiasError
@@ -18,6 +19,11 @@ SCHEMA = workflow.source_path("../config/schema.yaml")
 
 try:
     # one clear line per mistake first; then Snakemake's validation fills in the defaults
+    check_config(config, SCHEMA)
+    # the camera preset goes under what the configuration sets, key by key
+    with_camera = apply_camera(config, Path(workflow.basedir) / "config" / "cameras")
+    config.clear()
+    config.update(with_camera)
     check_config(config, SCHEMA)
     validate(config, SCHEMA)
     # Only the main process refreshes the header cache and checks out_dir; jobs (local
@@ -35,15 +41,30 @@ def script_digest(script):
 
 
 def master_path():
+    """The master's path: one master, or (with group_by) a pattern with {group}."""
+    if NIGHT.groups:
+        return f"{OUT}/master_bias/{{group}}.fits"
     return f"{OUT}/master_bias.fits"
+
+
+def group_suffix():
+    """'-{group}' in log and benchmark names of the combine when there are groups."""
+    return "-{group}" if NIGHT.groups else ""
+
+
+def master_paths():
+    if NIGHT.groups:
+        return expand(master_path(), group=sorted(NIGHT.groups))
+    return [master_path()]
 
 
 def summary_path():
     return f"{OUT}/summary.csv"
 
 
-def calibrated_paths():
-    return [f"{OUT}/calibrated/{name}" for name in NIGHT.calibrated_names()]
+def calibrated_paths(wildcards):
+    group = wildcards.get("group") if NIGHT.groups else None
+    return [f"{OUT}/calibrated/{name}" for name in NIGHT.calibrated_names(group)]
 
 
 def raw_bias(wildcards):
@@ -56,6 +77,7 @@ def layout_params():
         "overscan_method": config["overscan"]["method"],
         "overscan_region": str(config["overscan"]["region"]),
         "trim_region": str(config["trim"]["region"]),
+        "amplifiers": config["amplifiers"],
     }
 
 
@@ -80,15 +102,17 @@ def calibrate_runtime(wildcards):
 
 
 def combine_runtime(wildcards):
-    frame = next(iter(NIGHT.biases.values()))
-    values = len(NIGHT.biases) * frame.shape[0] * frame.shape[1]
+    names = NIGHT.calibrated_names(wildcards.get("group") if NIGHT.groups else None)
+    frame = NIGHT.biases[names[0]]
+    values = len(names) * frame.shape[0] * frame.shape[1]
     return 15 + values // (2 * 10**8)
 
 
 def combine_threads(wildcards):
     """Threads for the combine: one per 512 rows of the image, at most 4 (the bands are
     independent, and more threads than that gain little over the reading)."""
-    rows = next(iter(NIGHT.biases.values())).shape[0]
+    names = NIGHT.calibrated_names(wildcards.get("group") if NIGHT.groups else None)
+    rows = NIGHT.biases[names[0]].shape[0]
     return max(1, min(4, rows // 512))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layout import FrameLayout
-from .overscan import overscan_levels, overscan_noise
+from .overscan import overscan_levels, overscan_noise, parallel_levels
 
 __all__ = ["AmplifierRecord", "CalibrationResult", "calibrate_frame"]
 
@@ -35,6 +35,10 @@ class AmplifierRecord:
         number would have left in the frame.
     noise : float or None
         Robust standard deviation of the overscan about the row levels (read noise), ADU.
+    parallel : str or None
+        FITS section of the parallel overscan rows used, raw coordinates.
+    parallel_level : float or None
+        Median over columns of the per-column level subtracted, ADU.
     """
 
     name: str
@@ -45,15 +49,22 @@ class AmplifierRecord:
     level_min: float | None = None
     level_max: float | None = None
     noise: float | None = None
+    parallel: str | None = None
+    parallel_level: float | None = None
 
     def describe(self) -> str:
         """One log line."""
+        parallel = (
+            f"; parallel overscan {self.parallel} level {self.parallel_level:.3f} ADU"
+            if self.parallel is not None
+            else ""
+        )
         if self.overscan is None:
-            return f"amplifier {self.name}: no overscan subtracted; kept {self.light}"
+            return f"amplifier {self.name}: no serial overscan{parallel}; kept {self.light}"
         return (
             f"amplifier {self.name}: overscan {self.overscan} level {self.level:.3f} ADU "
             f"(rows {self.level_min:.3f}..{self.level_max:.3f}), noise {self.noise:.3f} ADU; "
-            f"kept {self.light} -> {self.output}"
+            f"kept {self.light} -> {self.output}{parallel}"
         )
 
 
@@ -94,30 +105,48 @@ def calibrate_frame(
     image = np.empty(layout.output_shape, dtype=dtype)
     records = []
     for amp in layout.amplifiers:
-        light = data[amp.light.slices]
-        if amp.overscan is None or layout.overscan_method == "none":
-            image[amp.output.slices] = light
+        if layout.overscan_method == "none" or (amp.overscan is None and amp.parallel is None):
+            image[amp.output.slices] = data[amp.light.slices]
             records.append(AmplifierRecord(amp.name, amp.light.fits, amp.output.fits))
             continue
-        levels = overscan_levels(data, amp.overscan, layout.overscan_method)
-        first = amp.light.y1 - amp.overscan.y1
-        light_levels = levels[first : first + light.shape[0]]
-        target = image[amp.output.slices]
-        # in blocks of rows: the float64 difference stays small and in cache instead of a
-        # frame-sized temporary array (same arithmetic, element by element)
-        for first in range(0, light.shape[0], ROWS_PER_BLOCK):
-            block = slice(first, first + ROWS_PER_BLOCK)
-            target[block] = light[block] - light_levels[block, np.newaxis]
-        records.append(
-            AmplifierRecord(
-                name=amp.name,
-                light=amp.light.fits,
-                output=amp.output.fits,
-                overscan=amp.overscan.fits,
-                level=float(np.median(light_levels)),
-                level_min=float(light_levels.min()),
-                level_max=float(light_levels.max()),
-                noise=overscan_noise(data, amp.overscan, levels),
-            )
-        )
+        records.append(_correct_amplifier(data, amp, layout.overscan_method, image))
     return CalibrationResult(image=image, method=layout.overscan_method, amplifiers=tuple(records))
+
+
+def _correct_amplifier(data, amp, method, image) -> AmplifierRecord:
+    """Subtract one amplifier's serial (per row) and parallel (per column) overscan."""
+    light = data[amp.light.slices]
+    record = {"name": amp.name, "light": amp.light.fits, "output": amp.output.fits}
+    row_levels = col_levels = None
+    if amp.overscan is not None:
+        levels = overscan_levels(data, amp.overscan, method)
+        first = amp.light.y1 - amp.overscan.y1
+        row_levels = levels[first : first + light.shape[0]]
+        record.update(
+            overscan=amp.overscan.fits,
+            level=float(np.median(row_levels)),
+            level_min=float(row_levels.min()),
+            level_max=float(row_levels.max()),
+            noise=overscan_noise(data, amp.overscan, levels),
+        )
+    if amp.parallel is not None:
+        rows = data[amp.parallel.slices]
+        if amp.overscan is not None:  # the parallel rows are corrected row by row first
+            first = amp.parallel.y1 - amp.overscan.y1
+            rows = rows - levels[first : first + rows.shape[0], np.newaxis]
+        column_levels = parallel_levels(rows, method)
+        first = amp.light.x1 - amp.parallel.x1
+        col_levels = column_levels[first : first + light.shape[1]]
+        record.update(parallel=amp.parallel.fits, parallel_level=float(np.median(col_levels)))
+    target = image[amp.output.slices]
+    # in blocks of rows: the float64 difference stays small and in cache instead of a
+    # frame-sized temporary array (same arithmetic, element by element)
+    for first in range(0, light.shape[0], ROWS_PER_BLOCK):
+        block = slice(first, first + ROWS_PER_BLOCK)
+        corrected = light[block]
+        if row_levels is not None:
+            corrected = corrected - row_levels[block, np.newaxis]
+        if col_levels is not None:
+            corrected = corrected - col_levels[np.newaxis, :]
+        target[block] = corrected
+    return AmplifierRecord(**record)

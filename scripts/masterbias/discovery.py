@@ -33,7 +33,7 @@ RAW_SUFFIXES = tuple(
 #: Header keywords the summary table shows (the guide's ImageFileCollection columns).
 SUMMARY_KEYWORDS = ("IMAGETYP", "FILTER", "EXPTIME")
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -95,22 +95,6 @@ def find_raw_files(raw_dir: str | os.PathLike, exclude: list[str] = ()) -> list[
     return sorted(found)
 
 
-def _header_keywords(header) -> dict:
-    keywords = {}
-    for record in header.records():
-        name = record["name"].upper()
-        if name in ("COMMENT", "HISTORY", "") or name in keywords:
-            continue
-        value = record.get("value")
-        if isinstance(value, str):
-            keywords[name] = value.rstrip()  # trailing spaces are not significant in FITS
-        elif isinstance(value, (int, float, bool)) or value is None:
-            keywords[name] = value
-        else:
-            keywords[name] = str(value)
-    return keywords
-
-
 class HeaderCache:
     """Header keywords of raw files, remembered by (path, size, mtime).
 
@@ -151,7 +135,7 @@ class HeaderCache:
                 "stamp": stamp,
                 "hdu": image.hdu,
                 "shape": list(image.shape),
-                "keywords": _header_keywords(image.header),
+                "keywords": image.keywords,
             }
             self.entries[key] = entry
             self.changed = True
@@ -188,7 +172,9 @@ class SelectionRule:
     """Which frames are biases: every keyword must hold one of its accepted values.
 
     Strings compare case-insensitively with surrounding spaces ignored; numbers compare
-    numerically (``EXPTIME: [0]`` accepts ``0.0``).
+    numerically (``EXPTIME: [0]`` accepts ``0.0``); a range ``{min, max}`` accepts numbers
+    within it, inclusive.  Keywords are written as the header has them; a ``HIERARCH``
+    prefix is optional (``ESO DPR TYPE``).
     """
 
     accepted: dict
@@ -199,8 +185,13 @@ class SelectionRule:
             raise ConfigError("select", "needs at least one keyword, e.g. IMAGETYP: [BIAS]")
         accepted = {}
         for keyword, values in select.items():
-            values = values if isinstance(values, list) else [values]
-            accepted[keyword.upper()] = [_normalise(value) for value in values]
+            name = keyword.upper().strip()
+            name = name.removeprefix("HIERARCH ").strip()
+            if isinstance(values, dict):
+                accepted[name] = {"min": values.get("min"), "max": values.get("max")}
+            else:
+                values = values if isinstance(values, list) else [values]
+                accepted[name] = [_normalise(value) for value in values]
         return cls(accepted)
 
     def why_not(self, frame: Frame) -> str | None:
@@ -208,21 +199,33 @@ class SelectionRule:
         for keyword, accepted in self.accepted.items():
             if keyword not in frame.keywords:
                 return f"no {keyword} in the header"
-            value = _normalise(frame.keywords[keyword])
-            if value not in accepted:
-                return f"{keyword} = {frame.keywords[keyword]!r}"
+            value = frame.keywords[keyword]
+            if isinstance(accepted, dict):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    return f"{keyword} = {value!r} is not a number"
+                low, high = accepted["min"], accepted["max"]
+                if (low is not None and value < low) or (high is not None and value > high):
+                    return f"{keyword} = {value!r}"
+            elif _normalise(value) not in accepted:
+                return f"{keyword} = {value!r}"
         return None
 
     def select(self, frames: list[Frame]) -> list[Frame]:
         return [frame for frame in frames if self.why_not(frame) is None]
 
 
-def write_summary(frames: list[Frame], rule: SelectionRule, path: str | os.PathLike) -> None:
-    """Write the night's summary table (one row per raw file) as CSV, atomically."""
+def write_summary(
+    frames: list[Frame], rule: SelectionRule, path: str | os.PathLike, group_of=None
+) -> None:
+    """Write the night's summary table (one row per raw file) as CSV, atomically.
+
+    ``group_of`` maps a selected frame to its group name (with ``group_by``).
+    """
     with atomic_output(path) as temporary, open(temporary, "w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(
             ["file", "imagetyp", "filter", "exptime", "naxis1", "naxis2", "selected", "reason"]
+            + (["group"] if group_of else [])
         )
         for frame in frames:
             reason = rule.why_not(frame)
@@ -230,4 +233,5 @@ def write_summary(frames: list[Frame], rule: SelectionRule, path: str | os.PathL
                 [frame.name]
                 + [frame.keywords.get(keyword, "") for keyword in SUMMARY_KEYWORDS]
                 + [frame.shape[1], frame.shape[0], reason is None, reason or ""]
+                + ([group_of(frame) if reason is None else ""] if group_of else [])
             )

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,11 +71,16 @@ class ImageHeader:
     header : fitsio.FITSHDR
         The primary header's cards followed by the image HDU's own (for an image in an
         extension), so keywords such as IMAGETYP kept in the primary header are seen.
+    keywords : dict
+        Keyword -> value of the same cards, without storage keywords, COMMENT and HISTORY;
+        a keyword repeated in one header keeps its first value (as astropy reads it), and
+        the image HDU's keywords win over the primary header's.
     """
 
     hdu: int
     shape: tuple[int, int]
     header: fitsio.FITSHDR
+    keywords: dict
 
 
 def calibrated_name(raw_name: str) -> str:
@@ -140,17 +146,31 @@ def _read_cards(stream, path: Path, primary: bool) -> list[str] | None:
                 cards.append(card)
 
 
-def _parse_cards(cards: list[str], path: Path, into: fitsio.FITSHDR) -> dict:
+def _keyword_value(value):
+    if isinstance(value, str):
+        return value.rstrip()  # trailing spaces are not significant in FITS strings
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _parse_cards(cards: list[str], path: Path, into: fitsio.FITSHDR, keywords: dict) -> dict:
+    """Parse cards into ``into``; fill ``keywords`` (first value wins, as astropy reads a
+    repeated keyword); return the structural keywords."""
     structural = {}
-    for card in cards:
-        try:
-            record = fitsio.FITSRecord(card)
-        except Exception as err:  # fitsio raises several types for a bad card
-            raise FrameError(path, f"unreadable header card {card.strip()!r}: {err}") from None
-        name = record["name"]
-        if _is_structural(name.upper()):
-            structural[name.upper()] = record["value"]
-        into.add_record(record)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fitsio warns of odd but readable cards
+        for card in cards:
+            try:
+                record = fitsio.FITSRecord(card)
+            except Exception as err:  # fitsio raises several types for a bad card
+                raise FrameError(path, f"unreadable header card {card.strip()!r}: {err}") from None
+            name = (record.get("name") or "").upper()
+            if _is_structural(name):
+                structural.setdefault(name, record["value"])
+            elif name not in ("COMMENT", "HISTORY", "", "CONTINUE"):
+                keywords.setdefault(name, _keyword_value(record.get("value")))
+            into.add_record(record)
     return structural
 
 
@@ -237,6 +257,7 @@ def read_image_header(path: str | os.PathLike) -> ImageHeader:
     if path.name.lower().endswith(".fz"):
         return _read_compressed_header(path)
     merged = fitsio.FITSHDR()
+    keywords: dict = {}
     try:
         with _open_stream(path) as stream:
             for hdu in range(64):
@@ -244,16 +265,17 @@ def read_image_header(path: str | os.PathLike) -> ImageHeader:
                 if cards is None:
                     break
                 if hdu == 0:
-                    structural = _parse_cards(cards, path, merged)
+                    structural = _parse_cards(cards, path, merged, keywords)
                 else:
-                    own = fitsio.FITSHDR()
-                    structural = _parse_cards(cards, path, own)
+                    own, own_keywords = fitsio.FITSHDR(), {}
+                    structural = _parse_cards(cards, path, own, own_keywords)
                     for record in own.records():
                         merged.add_record(record)
+                    keywords.update(own_keywords)
                 structure = _Structure.from_keywords(structural, path)
                 shape = structure.image_shape
                 if shape is not None:
-                    return ImageHeader(hdu=hdu, shape=shape, header=merged)
+                    return ImageHeader(hdu=hdu, shape=shape, header=merged, keywords=keywords)
                 if structure.compressed:
                     return _read_compressed_header(path)
                 # seek, not read: a (corrupt) header may claim terabytes of data
@@ -276,7 +298,14 @@ def _read_compressed_header(path: Path) -> ImageHeader:
                         merged.add_record(record)
                 dims = hdu.get_dims() if hdu.get_exttype() == "IMAGE_HDU" else []
                 if len(dims) == 2 and min(dims) > 0:
-                    return ImageHeader(hdu=hdu_index, shape=(dims[0], dims[1]), header=merged)
+                    keywords = {
+                        record["name"].upper(): _keyword_value(record.get("value"))
+                        for record in merged.records()
+                        if not _is_structural(record["name"].upper())
+                        and record["name"].upper() not in ("COMMENT", "HISTORY", "")
+                    }
+                    shape = (dims[0], dims[1])
+                    return ImageHeader(hdu_index, shape, merged, keywords)
     except OSError as err:
         raise FrameError(path, f"cannot read: {err}") from None
     raise FrameError(path, "holds no 2-D image in any HDU")

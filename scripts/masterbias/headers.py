@@ -19,8 +19,8 @@ SECTION_KEYWORDS = ("BIASSEC", "DATASEC", "TRIMSEC", "CCDSEC")
 def _move_sections(header: fitsio.FITSHDR, layout: FrameLayout) -> list[str]:
     """Rewrite section keywords into the trimmed geometry; drop those that left the image."""
     notes = []
-    amp = layout.amplifiers[0]
-    trimmed = amp.light.shape != layout.raw_shape
+    kept = layout.kept
+    trimmed = kept.shape != layout.raw_shape
     if not trimmed:
         return notes
     raw_datasec = str(header.get("DATASEC", "")).replace(" ", "")
@@ -31,27 +31,26 @@ def _move_sections(header: fitsio.FITSHDR, layout: FrameLayout) -> list[str]:
         if keyword == "CCDSEC":
             # detector coordinates, not image coordinates: valid only while the image still
             # is the data section it describes
-            if raw_datasec != amp.light.fits:
+            if raw_datasec != kept.fits:
                 header.delete(keyword)
-                notes.append(f"CCDSEC {text} removed: the image was trimmed to {amp.light.fits}")
+                notes.append(f"CCDSEC {text} removed: the image was trimmed to {kept.fits}")
             continue
         try:
             section = parse_section(text, layout.raw_shape)
         except SectionError:
             section = None
-        if keyword == "TRIMSEC" or section is None or not amp.light.contains(section):
+        if keyword == "TRIMSEC" or section is None or not kept.contains(section):
             header.delete(keyword)
             notes.append(f"{keyword} {text} removed: not in the trimmed image")
         else:
-            moved = section.relative_to(amp.light)
+            moved = section.relative_to(kept)
             header[keyword] = moved.fits
             notes.append(f"{keyword} {text} -> {moved.fits} after trimming")
-    if len(layout.amplifiers) == 1:
-        # IRAF's logical-to-physical offset: physical = logical - LTV
-        ltv1 = float(header.get("LTV1", 0)) - (amp.light.x1 - 1)
-        ltv2 = float(header.get("LTV2", 0)) - (amp.light.y1 - 1)
-        header.add_record({"name": "LTV1", "value": ltv1, "comment": "offset, IRAF convention"})
-        header.add_record({"name": "LTV2", "value": ltv2, "comment": "offset, IRAF convention"})
+    # IRAF's logical-to-physical offset: physical = logical - LTV
+    ltv1 = float(header.get("LTV1", 0)) - (kept.x1 - 1)
+    ltv2 = float(header.get("LTV2", 0)) - (kept.y1 - 1)
+    header.add_record({"name": "LTV1", "value": ltv1, "comment": "offset, IRAF convention"})
+    header.add_record({"name": "LTV2", "value": ltv2, "comment": "offset, IRAF convention"})
     return notes
 
 
@@ -95,6 +94,12 @@ def calibrated_header(
             history.append(
                 f"overscan {amp.overscan}: {result.method} of each row subtracted "
                 f"(median level {amp.level:.3f} ADU)"
+            )
+        if amp.parallel is not None:
+            put(f"POVSEC{index}", amp.parallel, f"amp {amp.name}: raw parallel overscan")
+            put(f"POVLEV{index}", round(amp.parallel_level, 4), f"amp {amp.name}: column level")
+            history.append(
+                f"parallel overscan {amp.parallel}: {result.method} of each column subtracted"
             )
         history.append(f"trimmed to {amp.light} -> {amp.output}")
     history.extend(notes)

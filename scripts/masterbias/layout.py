@@ -28,15 +28,20 @@ class Amplifier:
     light : Section
         The raw pixels kept (the trim section).
     overscan : Section or None
-        Serial overscan columns; each row of ``light`` is corrected by the same row here.
+        Serial overscan (or prescan) columns; each row of ``light`` is corrected by the
+        same row here.
     output : Section
         Where ``light`` lands in the calibrated image.
+    parallel : Section or None
+        Parallel overscan rows; each column of ``light`` is corrected by the same column
+        here (after the serial correction, when there is one).
     """
 
     name: str
     light: Section
     overscan: Section | None
     output: Section
+    parallel: Section | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,16 @@ class FrameLayout:
     raw_shape: tuple[int, int]
     amplifiers: tuple[Amplifier, ...]
     overscan_method: str
+
+    @property
+    def kept(self) -> Section:
+        """Bounding box, in raw coordinates, of the light sections of all amplifiers."""
+        return Section(
+            min(amp.light.x1 for amp in self.amplifiers),
+            max(amp.light.x2 for amp in self.amplifiers),
+            min(amp.light.y1 for amp in self.amplifiers),
+            max(amp.light.y2 for amp in self.amplifiers),
+        )
 
     @property
     def output_shape(self) -> tuple[int, int]:
@@ -91,11 +106,17 @@ class LayoutSpec:
         A FITS section, or ``'header'`` for BIASSEC.
     trim_region : str
         A FITS section, ``'header'`` for TRIMSEC then DATASEC, or ``'none'``.
+    amplifiers : tuple of dict, optional
+        Several amplifiers, each ``{name, light, overscan, parallel_overscan}`` (FITS
+        sections; ``overscan`` and ``parallel_overscan`` may be absent).  When given, it
+        replaces ``overscan_region`` and ``trim_region``; the light sections must tile a
+        rectangle, which becomes the calibrated image.
     """
 
     overscan_method: str
     overscan_region: str
     trim_region: str
+    amplifiers: tuple = ()
 
     @classmethod
     def from_config(cls, config: dict) -> LayoutSpec:
@@ -107,6 +128,7 @@ class LayoutSpec:
             overscan_method=method,
             overscan_region=str(config["overscan"].get("region", "header")),
             trim_region=str(config["trim"].get("region", "none")),
+            amplifiers=tuple(config.get("amplifiers") or ()),
         )
 
     def resolve(self, header, shape: tuple[int, int], path) -> FrameLayout:
@@ -118,6 +140,8 @@ class LayoutSpec:
             If a region is malformed, outside the image, missing from the header, or
             inconsistent (overscan rows that do not cover the light rows).
         """
+        if self.amplifiers:
+            return self._resolve_amplifiers(shape, path)
         full = Section.full(shape)
         if self.trim_region.lower() == "none":
             light = full
@@ -158,9 +182,84 @@ class LayoutSpec:
             raw_shape=tuple(shape), amplifiers=(amplifier,), overscan_method=self.overscan_method
         )
 
+    def _resolve_amplifiers(self, shape, path) -> FrameLayout:
+        amplifiers = []
+        for index, entry in enumerate(self.amplifiers, start=1):
+            name = str(entry.get("name", index))
+            key = f"amplifiers[{index}]"
+            light = self._config_section(entry["light"], f"{key}.light", shape, path)
+            serial = parallel = None
+            if self.overscan_method != "none":
+                if entry.get("overscan"):
+                    serial = self._config_section(entry["overscan"], f"{key}.overscan", shape, path)
+                if entry.get("parallel_overscan"):
+                    parallel = self._config_section(
+                        entry["parallel_overscan"], f"{key}.parallel_overscan", shape, path
+                    )
+            _check_coverage(light, serial, parallel, name, path)
+            amplifiers.append(Amplifier(name, light, serial, light, parallel))
+        kept = Section(
+            min(amp.light.x1 for amp in amplifiers),
+            max(amp.light.x2 for amp in amplifiers),
+            min(amp.light.y1 for amp in amplifiers),
+            max(amp.light.y2 for amp in amplifiers),
+        )
+        area = sum(amp.light.shape[0] * amp.light.shape[1] for amp in amplifiers)
+        overlapping = any(
+            a.light.overlaps(b.light) for i, a in enumerate(amplifiers) for b in amplifiers[i + 1 :]
+        )
+        if overlapping or area != kept.shape[0] * kept.shape[1]:
+            raise FrameError(
+                path,
+                "the amplifiers' light sections "
+                + ", ".join(amp.light.fits for amp in amplifiers)
+                + f" do not tile the rectangle {kept.fits} exactly (gaps or overlaps)",
+            )
+        placed = tuple(
+            Amplifier(amp.name, amp.light, amp.overscan, amp.light.relative_to(kept), amp.parallel)
+            for amp in amplifiers
+        )
+        return FrameLayout(
+            raw_shape=tuple(shape), amplifiers=placed, overscan_method=self.overscan_method
+        )
+
     @staticmethod
     def _config_section(text, key, shape, path) -> Section:
         try:
             return parse_section(text, shape)
         except SectionError as err:
             raise FrameError(path, f"config {key}: {err}") from None
+
+
+def _check_coverage(light, serial, parallel, name, path) -> None:
+    """The overscan must hold a value for every row (serial) or column (parallel) corrected."""
+    if serial is not None:
+        rows = (
+            (light.y1, light.y2)
+            if parallel is None
+            else (min(light.y1, parallel.y1), max(light.y2, parallel.y2))
+        )
+        if not (serial.y1 <= rows[0] and rows[1] <= serial.y2):
+            raise FrameError(
+                path,
+                f"amplifier {name}: overscan {serial.fits} covers rows {serial.y1}:{serial.y2} "
+                f"but rows {rows[0]}:{rows[1]} need a per-row correction",
+            )
+        if serial.overlaps(light):
+            raise FrameError(
+                path, f"amplifier {name}: overscan {serial.fits} overlaps its light {light.fits}"
+            )
+    if parallel is not None:
+        if not (parallel.x1 <= light.x1 and light.x2 <= parallel.x2):
+            raise FrameError(
+                path,
+                f"amplifier {name}: parallel overscan {parallel.fits} covers columns "
+                f"{parallel.x1}:{parallel.x2} but the light {light.fits} needs columns "
+                f"{light.x1}:{light.x2}",
+            )
+        if parallel.overlaps(light):
+            raise FrameError(
+                path,
+                f"amplifier {name}: parallel overscan {parallel.fits} overlaps its light "
+                f"{light.fits}",
+            )

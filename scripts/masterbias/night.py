@@ -8,8 +8,9 @@ any job starts, with the file and the reason.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import parse_memory
@@ -35,18 +36,27 @@ class Night:
         Calibrated file name -> the bias Frame it is made from.
     layouts : dict
         Calibrated file name -> the FrameLayout resolved from its header.
+    groups : dict
+        With ``group_by``: group name -> calibrated file names of its biases; empty
+        without it (one master of all biases).
     """
 
     frames: list[Frame]
     biases: dict[str, Frame]
     layouts: dict[str, FrameLayout]
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def raw_paths(self) -> list[str]:
         return [frame.path for frame in self.frames]
 
-    def calibrated_names(self) -> list[str]:
-        return sorted(self.biases)
+    def calibrated_names(self, group: str | None = None) -> list[str]:
+        """Calibrated file names, of one group or of all."""
+        return sorted(self.groups[group] if group is not None else self.biases)
+
+    def group_of(self, name: str) -> str:
+        """The group a calibrated frame belongs to ('' without group_by)."""
+        return next((group for group, names in self.groups.items() if name in names), "")
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -65,7 +75,17 @@ def _check_writable(out_dir: Path) -> None:
         ) from None
 
 
-def _check_one_shape(biases: dict[str, Frame]) -> None:
+def group_name(frame: Frame, keywords: list[str]) -> str:
+    """A file-name-safe group name from the frame's values of ``keywords``."""
+    parts = []
+    for keyword in keywords:
+        value = frame.keywords.get(keyword.upper().removeprefix("HIERARCH ").strip(), "none")
+        text = re.sub(r"[^A-Za-z0-9.+-]+", "_", str(value).strip()).strip("_") or "blank"
+        parts.append(text)
+    return "_".join(parts)
+
+
+def _check_one_shape(biases: dict[str, Frame], group: str = "") -> None:
     """Biases of different shapes cannot make one master: name the odd ones."""
     by_shape: dict[tuple, list[str]] = {}
     for frame in biases.values():
@@ -82,8 +102,10 @@ def _check_one_shape(biases: dict[str, Frame]) -> None:
     raise FrameError(
         example,
         f"image is {other[0]} x {other[1]} but most biases are {common[0]} x {common[1]} "
-        f"({shapes}; odd ones: {', '.join(os.path.basename(p) for p in odd[:10])}); "
-        "leave them out with 'exclude' in the config",
+        f"({shapes}; odd ones: {', '.join(os.path.basename(p) for p in odd[:10])})"
+        + (f" in group {group!r}" if group else "")
+        + "; leave them out with 'exclude', or make one master per binning or readout "
+        "with 'group_by' (e.g. group_by: [CCDSUM])",
     )
 
 
@@ -145,12 +167,27 @@ def plan_night(config: dict, main_process: bool = True) -> Night:
         biases[name] = frame
     if not biases:
         raise ConfigError("select", _nothing_selected(rule, frames, raw_dir))
-    _check_one_shape(biases)
+    group_by = config.get("group_by") or []
+    groups: dict[str, list[str]] = {}
+    if group_by:
+        for name, frame in biases.items():
+            groups.setdefault(group_name(frame, group_by), []).append(name)
+    members = groups or {"": list(biases)}
+    minimum = config["combine"].get("min_frames", 1)
+    for group, names in sorted(members.items()):
+        _check_one_shape({name: biases[name] for name in names}, group)
+        if len(names) < minimum:
+            where = f"group {group!r}" if group else repr(os.fspath(raw_dir))
+            raise ConfigError(
+                "combine.min_frames",
+                f"only {len(names)} bias(es) selected in {where} "
+                f"({', '.join(sorted(names))}); a master needs at least {minimum}",
+            )
     layouts = {
         name: spec.resolve(frame.keywords, frame.shape, frame.path)
         for name, frame in biases.items()
     }
-    return Night(frames=frames, biases=biases, layouts=layouts)
+    return Night(frames=frames, biases=biases, layouts=layouts, groups=groups)
 
 
 def _nothing_selected(rule: SelectionRule, frames: list[Frame], raw_dir: Path) -> str:

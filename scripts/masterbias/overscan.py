@@ -6,7 +6,7 @@ import numpy as np
 
 from .sections import Section
 
-__all__ = ["overscan_levels", "overscan_noise"]
+__all__ = ["overscan_levels", "overscan_noise", "parallel_levels"]
 
 #: Ratio of the standard deviation to the median absolute deviation for a normal
 #: distribution, 1 / Phi^-1(3/4); the same constant astropy's mad_std uses.
@@ -37,6 +37,15 @@ def overscan_levels(data: np.ndarray, overscan: Section, method: str) -> np.ndar
         return np.median(region, axis=1)
     if method == "mean":
         return np.mean(region, axis=1)
+    raise ValueError(f"overscan method {method!r} is not 'median' or 'mean'")
+
+
+def parallel_levels(rows: np.ndarray, method: str) -> np.ndarray:
+    """The level of every column of parallel overscan ``rows`` (median or mean down them)."""
+    if method == "median":
+        return np.median(rows, axis=0)
+    if method == "mean":
+        return np.mean(rows, axis=0)
     raise ValueError(f"overscan method {method!r} is not 'median' or 'mean'")
 
 
