@@ -9,7 +9,7 @@ DEMO_RAW := demo/raw
 # `make run CONFIG=my.yaml` runs on your own data (raw_dir in my.yaml) instead of the demo.
 CONFIG ?=
 
-.PHONY: run test lint format demo bench report clean
+.PHONY: run test lint format demo bench inspect clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,3 +62,9 @@ bench: $(VENV)/.test-installed
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		iraf iraf-noao >/dev/null) || echo "IRAF not installed: benchmarking without it"; }
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# The overscan inspector: make inspect FRAMES="raw/a.fits raw/b.fits" REGION="[2049:2080,*]"
+REGION ?= header
+inspect: $(VENV)/.run-installed
+	PYTHONPATH=scripts $(BIN)/python -m masterbias.inspect_overscan $(FRAMES) \
+		--region "$(REGION)" --out $(or $(OUT),overscan_inspection)

@@ -78,6 +78,7 @@ def layout_params():
         "overscan_region": str(config["overscan"]["region"]),
         "trim_region": str(config["trim"]["region"]),
         "amplifiers": config["amplifiers"],
+        "overscan_model": config["overscan"]["model"],
     }
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from .layout import FrameLayout
 from .overscan import overscan_levels, overscan_noise, parallel_levels
+from .overscan_model import fit_levels
 
 __all__ = ["AmplifierRecord", "CalibrationResult", "calibrate_frame"]
 
@@ -39,6 +40,8 @@ class AmplifierRecord:
         FITS section of the parallel overscan rows used, raw coordinates.
     parallel_level : float or None
         Median over columns of the per-column level subtracted, ADU.
+    rejected_lines : int
+        Rows the overscan model's fit left out as deviant (0 without a model).
     """
 
     name: str
@@ -51,6 +54,7 @@ class AmplifierRecord:
     noise: float | None = None
     parallel: str | None = None
     parallel_level: float | None = None
+    rejected_lines: int = 0
 
     def describe(self) -> str:
         """One log line."""
@@ -109,17 +113,20 @@ def calibrate_frame(
             image[amp.output.slices] = data[amp.light.slices]
             records.append(AmplifierRecord(amp.name, amp.light.fits, amp.output.fits))
             continue
-        records.append(_correct_amplifier(data, amp, layout.overscan_method, image))
+        records.append(
+            _correct_amplifier(data, amp, layout.overscan_method, layout.overscan_model, image)
+        )
     return CalibrationResult(image=image, method=layout.overscan_method, amplifiers=tuple(records))
 
 
-def _correct_amplifier(data, amp, method, image) -> AmplifierRecord:
+def _correct_amplifier(data, amp, method, model, image) -> AmplifierRecord:
     """Subtract one amplifier's serial (per row) and parallel (per column) overscan."""
     light = data[amp.light.slices]
     record = {"name": amp.name, "light": amp.light.fits, "output": amp.output.fits}
     row_levels = col_levels = None
     if amp.overscan is not None:
-        levels = overscan_levels(data, amp.overscan, method)
+        measured = overscan_levels(data, amp.overscan, method)
+        levels, rejected = fit_levels(measured, model)
         first = amp.light.y1 - amp.overscan.y1
         row_levels = levels[first : first + light.shape[0]]
         record.update(
@@ -127,14 +134,15 @@ def _correct_amplifier(data, amp, method, image) -> AmplifierRecord:
             level=float(np.median(row_levels)),
             level_min=float(row_levels.min()),
             level_max=float(row_levels.max()),
-            noise=overscan_noise(data, amp.overscan, levels),
+            noise=overscan_noise(data, amp.overscan, measured),
+            rejected_lines=rejected,
         )
     if amp.parallel is not None:
         rows = data[amp.parallel.slices]
         if amp.overscan is not None:  # the parallel rows are corrected row by row first
             first = amp.parallel.y1 - amp.overscan.y1
             rows = rows - levels[first : first + rows.shape[0], np.newaxis]
-        column_levels = parallel_levels(rows, method)
+        column_levels, _ = fit_levels(parallel_levels(rows, method), model)
         first = amp.light.x1 - amp.parallel.x1
         col_levels = column_levels[first : first + light.shape[1]]
         record.update(parallel=amp.parallel.fits, parallel_level=float(np.median(col_levels)))

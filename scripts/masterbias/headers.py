@@ -84,6 +84,9 @@ def calibrated_header(
     put("RAWFILE", fits_text(raw_name), "raw frame this was made from")
     put("PROCSOFT", SOFTWARE, "software that calibrated this frame")
     put("OVSCMETH", result.method, "overscan: per-row statistic, or none")
+    put("OVSCMODL", layout.overscan_model.function, "overscan: fit along the readout")
+    if layout.overscan_model.function != "none":
+        put("OVSCORDR", layout.overscan_model.order, "overscan fit order or spline pieces")
     history = [f"{SOFTWARE}: calibrated {fits_text(raw_name)}"]
     for index, amp in enumerate(result.amplifiers, start=1):
         put(f"CALSEC{index}", amp.light, f"amp {amp.name}: raw section kept")
@@ -92,7 +95,8 @@ def calibrated_header(
             put(f"OVSCLEV{index}", round(amp.level, 4), f"amp {amp.name}: median row level ADU")
             put(f"OVSCRMS{index}", round(amp.noise, 4), f"amp {amp.name}: overscan noise ADU")
             history.append(
-                f"overscan {amp.overscan}: {result.method} of each row subtracted "
+                f"overscan {amp.overscan}: {result.method} of each row, "
+                f"{layout.overscan_model.describe()}, subtracted "
                 f"(median level {amp.level:.3f} ADU)"
             )
         if amp.parallel is not None:

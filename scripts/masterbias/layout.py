@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import ConfigError, FrameError
+from .overscan_model import OverscanModel
 from .sections import Section, SectionError, parse_section
 
 __all__ = ["Amplifier", "FrameLayout", "LayoutSpec", "OVERSCAN_METHODS"]
@@ -51,6 +52,7 @@ class FrameLayout:
     raw_shape: tuple[int, int]
     amplifiers: tuple[Amplifier, ...]
     overscan_method: str
+    overscan_model: OverscanModel = OverscanModel()
 
     @property
     def kept(self) -> Section:
@@ -106,6 +108,8 @@ class LayoutSpec:
         A FITS section, or ``'header'`` for BIASSEC.
     trim_region : str
         A FITS section, ``'header'`` for TRIMSEC then DATASEC, or ``'none'``.
+    overscan_model : dict, optional
+        ``OverscanModel`` fields: a smooth fit along the readout of the per-line levels.
     amplifiers : tuple of dict, optional
         Several amplifiers, each ``{name, light, overscan, parallel_overscan}`` (FITS
         sections; ``overscan`` and ``parallel_overscan`` may be absent).  When given, it
@@ -117,6 +121,7 @@ class LayoutSpec:
     overscan_region: str
     trim_region: str
     amplifiers: tuple = ()
+    overscan_model: dict | None = None
 
     @classmethod
     def from_config(cls, config: dict) -> LayoutSpec:
@@ -129,6 +134,7 @@ class LayoutSpec:
             overscan_region=str(config["overscan"].get("region", "header")),
             trim_region=str(config["trim"].get("region", "none")),
             amplifiers=tuple(config.get("amplifiers") or ()),
+            overscan_model=config["overscan"].get("model"),
         )
 
     def resolve(self, header, shape: tuple[int, int], path) -> FrameLayout:
@@ -179,8 +185,17 @@ class LayoutSpec:
         output = Section.full(light.shape)
         amplifier = Amplifier(name="1", light=light, overscan=overscan, output=output)
         return FrameLayout(
-            raw_shape=tuple(shape), amplifiers=(amplifier,), overscan_method=self.overscan_method
+            raw_shape=tuple(shape),
+            amplifiers=(amplifier,),
+            overscan_method=self.overscan_method,
+            overscan_model=self._model(),
         )
+
+    def _model(self) -> OverscanModel:
+        try:
+            return OverscanModel.from_config(self.overscan_model)
+        except ValueError as err:
+            raise ConfigError("overscan.model", str(err)) from None
 
     def _resolve_amplifiers(self, shape, path) -> FrameLayout:
         amplifiers = []
@@ -220,7 +235,10 @@ class LayoutSpec:
             for amp in amplifiers
         )
         return FrameLayout(
-            raw_shape=tuple(shape), amplifiers=placed, overscan_method=self.overscan_method
+            raw_shape=tuple(shape),
+            amplifiers=placed,
+            overscan_method=self.overscan_method,
+            overscan_model=self._model(),
         )
 
     @staticmethod
