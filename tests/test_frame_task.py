@@ -95,3 +95,21 @@ def test_an_interrupted_write_leaves_nothing_behind(tmp_path, raw, monkeypatch):
     with pytest.raises(FrameError, match="b.fits: cannot write: No space left on device"):
         calibrate_file(str(raw[0]), str(out), LAYOUT)
     assert list(out.parent.iterdir()) == []
+
+
+def test_tile_compressed_fz_frame(tmp_path):
+    from masterbias.discovery import HeaderCache, read_frames
+
+    rng = np.random.default_rng(3)
+    data = (1000 + rng.normal(0, 3, size=(20, 40))).astype(np.uint16)
+    path = tmp_path / "b.fits.fz"
+    fitsio.write(str(path), data, header={"IMAGETYP": "BIAS", "BIASSEC": "[33:40,1:20]"},
+                 compress="RICE", clobber=True)  # fmt: skip
+    frame = read_frames([str(path)], HeaderCache(None))[0]
+    assert (frame.hdu, frame.shape, frame.keywords["IMAGETYP"]) == (1, (20, 40), "BIAS")
+    assert frame.calibrated_name == "b.fits"
+    out = tmp_path / "b.fits"
+    layout = {"overscan_method": "median", "overscan_region": "header", "trim_region": "[1:32,*]"}
+    calibrate_file(str(path), str(out), layout)
+    expected = data[:, :32] - np.median(data[:, 32:], axis=1)[:, None]
+    np.testing.assert_array_equal(fitsio.read(str(out)), expected.astype(np.float32))
