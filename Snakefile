@@ -9,6 +9,7 @@ include: "rules/common.smk"
 include: "rules/summarize.smk"
 include: "rules/calibrate.smk"
 include: "rules/combine.smk"
+include: "rules/qc.smk"
 
 
 rule all:
@@ -16,3 +17,4 @@ rule all:
     input:
         master=master_paths(),
         summary=summary_path(),
+        qc=f"{OUT}/qc/frames.csv",

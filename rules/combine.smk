@@ -3,6 +3,7 @@ rule combine_biases:
         calibrated=calibrated_paths,
     output:
         master=master_path(),
+        rejections=f"{OUT}/qc/rejections{group_suffix()}.csv",
     log:
         f"{OUT}/logs/combine_biases{group_suffix()}.log",
     benchmark:

@@ -47,6 +47,18 @@ def master_path():
     return f"{OUT}/master_bias.fits"
 
 
+def rejection_tables():
+    if NIGHT.groups:
+        return expand(f"{OUT}/qc/rejections-{{group}}.csv", group=sorted(NIGHT.groups))
+    return [f"{OUT}/qc/rejections.csv"]
+
+
+def qc_mem_mb(wildcards):
+    """Two calibrated frames as float64 and their difference, plus the interpreter."""
+    frame = next(iter(NIGHT.biases.values()))
+    return PYTHON_OVERHEAD_MB + 4 * 8 * frame.shape[0] * frame.shape[1] // 10**6
+
+
 def group_suffix():
     """'-{group}' in log and benchmark names of the combine when there are groups."""
     return "-{group}" if NIGHT.groups else ""

@@ -12,6 +12,7 @@ def main(snakemake):
             snakemake.params.combine,
             snakemake.threads,
             logger,
+            snakemake.output.rejections,
         ),
         "combine_biases",
         snakemake.log[0],

@@ -96,7 +96,12 @@ def test_truncated_gzip_fails_its_job_keeps_the_others_and_exclude_redoes_only_t
 
     flow.config["exclude"] = ["small.0003.*"]
     flow.write_config()
-    assert flow.planned_jobs() == {"combine_biases": 1, "summarize_frames": 1, "all": 1}
+    assert flow.planned_jobs() == {
+        "combine_biases": 1,
+        "qc_frames": 1,
+        "summarize_frames": 1,
+        "all": 1,
+    }
     flow.run()
     assert fitsio.read_header(str(flow.master))["NCOMBINE"] == 3
 

@@ -88,7 +88,13 @@ def test_replacing_one_raw_frame_reruns_that_frame_and_the_master(workflow, smal
                         seed=99, compress=False)  # fmt: skip
     shutil.copy(other[1], small_night / "small.0002.fits")  # same name, new content
     planned = workflow.planned_jobs()
-    assert planned == {"calibrate_frame": 1, "combine_biases": 1, "summarize_frames": 1, "all": 1}
+    assert planned == {
+        "calibrate_frame": 1,
+        "combine_biases": 1,
+        "qc_frames": 1,
+        "summarize_frames": 1,
+        "all": 1,
+    }
     workflow.run()
     after = {p.name: p.stat().st_mtime_ns for p in (workflow.results / "calibrated").iterdir()}
     assert sorted(name for name in before if after[name] != before[name]) == ["small.0002.fits"]
@@ -103,7 +109,13 @@ def test_touch_reruns_nothing_for_small_files_but_reruns_large_ones(workflow, sm
     assert workflow.planned_jobs() == {}
     # ... but a larger file is judged by its modification time
     planned = workflow.planned_jobs("--max-checksum-file-size", "1000")
-    assert planned == {"calibrate_frame": 1, "combine_biases": 1, "summarize_frames": 1, "all": 1}
+    assert planned == {
+        "calibrate_frame": 1,
+        "combine_biases": 1,
+        "qc_frames": 1,
+        "summarize_frames": 1,
+        "all": 1,
+    }
 
 
 def test_a_new_raw_bias_reruns_only_its_frame_and_the_master(workflow, small_night):
@@ -113,7 +125,13 @@ def test_a_new_raw_bias_reruns_only_its_frame_and_the_master(workflow, small_nig
                 compress=False, prefix="new-")  # fmt: skip
     shutil.move(small_night / "extra" / "new-small.0001.fits", small_night / "new.fits")
     planned = workflow.planned_jobs()
-    assert planned == {"calibrate_frame": 1, "combine_biases": 1, "summarize_frames": 1, "all": 1}
+    assert planned == {
+        "calibrate_frame": 1,
+        "combine_biases": 1,
+        "qc_frames": 1,
+        "summarize_frames": 1,
+        "all": 1,
+    }
     workflow.run()
     assert fitsio.read_header(str(workflow.master))["NCOMBINE"] == 6
 
@@ -122,14 +140,19 @@ def test_changing_the_overscan_region_reruns_every_frame(workflow):
     workflow.run()
     workflow.config["overscan"]["region"] = "[70:80,*]"
     workflow.write_config()
-    assert workflow.planned_jobs() == {"calibrate_frame": 5, "combine_biases": 1, "all": 1}
+    assert workflow.planned_jobs() == {
+        "calibrate_frame": 5,
+        "combine_biases": 1,
+        "qc_frames": 1,
+        "all": 1,
+    }
 
 
 def test_changing_only_the_combination_reruns_only_the_combine(workflow):
     workflow.run()
     workflow.config["combine"]["method"] = "median"
     workflow.write_config()
-    assert workflow.planned_jobs() == {"combine_biases": 1, "all": 1}
+    assert workflow.planned_jobs() == {"combine_biases": 1, "qc_frames": 1, "all": 1}
 
 
 def copy_workflow(destination):
@@ -145,8 +168,8 @@ def copy_workflow(destination):
 @pytest.mark.parametrize(
     "module, expected",
     [
-        ("combine.py", {"combine_biases": 1, "all": 1}),
-        ("overscan.py", {"calibrate_frame": 5, "combine_biases": 1, "all": 1}),
+        ("combine.py", {"combine_biases": 1, "qc_frames": 1, "all": 1}),
+        ("overscan.py", {"calibrate_frame": 5, "combine_biases": 1, "qc_frames": 1, "all": 1}),
         ("discovery.py", {"summarize_frames": 1, "all": 1}),
     ],
 )

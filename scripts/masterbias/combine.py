@@ -69,12 +69,15 @@ class CombinedBand:
         True where every frame was rejected.
     rejected : ndarray of int
         How many frames were rejected at each pixel.
+    rejected_per_frame : ndarray of int
+        How many pixels of each frame were rejected.
     """
 
     data: np.ndarray
     uncertainty: np.ndarray
     mask: np.ndarray
     rejected: np.ndarray
+    rejected_per_frame: np.ndarray
 
 
 def median_last_axis(values: np.ndarray, overwrite: bool = False) -> np.ndarray:
@@ -202,4 +205,5 @@ def combine_stack(stack: np.ndarray, settings: CombineSettings) -> CombinedBand:
         data = np.where(mask, 0.0, data)
         data[mask] = median_last_axis(stack[mask])
         uncertainty = np.where(mask, 0.0, uncertainty)
-    return CombinedBand(data=data, uncertainty=uncertainty, mask=mask, rejected=n_rejected)
+    per_frame = rejected.reshape(-1, n_frames).sum(axis=0)
+    return CombinedBand(data, uncertainty, mask, n_rejected, per_frame)

@@ -151,8 +151,21 @@ def read_band(paths: list[str], first_row: int, end_row: int) -> np.ndarray:
     return stack
 
 
-def _combine_band(paths, first_row, end_row, settings) -> np.ndarray:
+class _FrameTally:
+    """Rejected values per frame, summed over the bands by the worker threads."""
+
+    def __init__(self, count: int):
+        self.counts = np.zeros(count, dtype=np.int64)
+        self._lock = threading.Lock()
+
+    def add(self, rejected_per_frame: np.ndarray) -> None:
+        with self._lock:
+            self.counts += rejected_per_frame
+
+
+def _combine_band(paths, first_row, end_row, settings, tally) -> np.ndarray:
     band = combine_stack(read_band(paths, first_row, end_row), settings)
+    tally.add(band.rejected_per_frame)
     planes = (band.data, band.uncertainty, band.mask, band.rejected)
     return np.stack([np.asarray(plane, dtype=np.float32) for plane in planes])
 
@@ -206,7 +219,8 @@ def stack_and_combine(
     Returns
     -------
     dict
-        ``plan`` (BandPlan), ``rejected`` (values rejected in all) and ``shape``.
+        ``plan`` (BandPlan), ``rejected`` (values rejected in all),
+        ``rejected_per_frame`` (in the order of ``paths``) and ``shape``.
     """
     if not paths:
         raise ValueError("no calibrated frames to combine")
@@ -229,9 +243,10 @@ def _stack_and_combine(paths, names, output, settings, mem_limit, workers, heade
     if log:
         log(plan.describe())
 
+    tally = _FrameTally(len(paths))
     bands = [
         da.from_delayed(
-            dask.delayed(_combine_band)(list(paths), first, end, settings),
+            dask.delayed(_combine_band)(list(paths), first, end, settings, tally),
             shape=(len(PLANES), end - first, shape[1]),
             dtype=np.float32,
         )
@@ -255,4 +270,9 @@ def _stack_and_combine(paths, names, output, settings, mem_limit, workers, heade
             writer = _BandWriter(fits)
             da.store(combined, writer, lock=False, scheduler="threads", num_workers=plan.workers)
             fits[0].write_key("NREJECT", writer.rejected, comment="values rejected in all")
-    return {"plan": plan, "rejected": writer.rejected, "shape": shape}
+    return {
+        "plan": plan,
+        "rejected": writer.rejected,
+        "rejected_per_frame": tally.counts,
+        "shape": shape,
+    }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 
 import fitsio
 
 from . import SOFTWARE
+from .fitsfile import atomic_output
 
 __all__ = ["combine_files"]
 
@@ -62,6 +64,7 @@ def combine_files(
     combine: dict,
     workers: int = 1,
     logger: logging.Logger | None = None,
+    rejections: str | None = None,
 ) -> dict:
     """Combine calibrated frames into the master bias ``output``.
 
@@ -74,6 +77,8 @@ def combine_files(
         The config's ``combine`` block (``method``, ``sigma_clip``, ``mem_limit``).
     workers : int
         Threads for the combination.
+    rejections : str, optional
+        A CSV of how many pixels of each frame the combination rejected.
 
     Returns
     -------
@@ -100,5 +105,12 @@ def combine_files(
         total,
         100.0 * outcome["rejected"] / total,
     )
+    if rejections:
+        pixels = outcome["shape"][0] * outcome["shape"][1]
+        with atomic_output(rejections) as temporary, open(temporary, "w", newline="") as out:
+            table = csv.writer(out)
+            table.writerow(["file", "rejected_pixels", "rejected_fraction"])
+            for path, count in zip(paths, outcome["rejected_per_frame"], strict=True):
+                table.writerow([os.path.basename(path), int(count), f"{count / pixels:.6g}"])
     logger.info("wrote %s", output)
     return outcome
