@@ -138,3 +138,24 @@ def realdata():
     if not REALDATA.is_dir():
         pytest.skip(f"real data folder {REALDATA} is absent (it is not part of a clone)")
     return REALDATA
+
+
+def guide_combine(ccds):
+    """The guide's ccdproc.combine call (the yardstick of the master bias)."""
+    import warnings
+
+    import ccdproc
+    import numpy as np
+    from astropy.stats import mad_std
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ccdproc.combine(
+            ccds,
+            method="average",
+            sigma_clip=True,
+            sigma_clip_low_thresh=5,
+            sigma_clip_high_thresh=5,
+            sigma_clip_func=np.ma.median,
+            sigma_clip_dev_func=mad_std,
+        )

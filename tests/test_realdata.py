@@ -12,7 +12,7 @@ import fitsio
 import numpy as np
 import pytest
 
-from conftest import REALDATA, Workflow
+from conftest import REALDATA, Workflow, guide_combine
 
 pytestmark = [pytest.mark.realdata, pytest.mark.workflow]
 
@@ -60,7 +60,6 @@ def run_preset(tmp_path, camera):
 @pytest.mark.parametrize("camera", sorted(CAMERAS))
 def test_camera_preset_matches_ccdproc(tmp_path, realdata, camera):
     from astropy.nddata import CCDData
-    from astropy.stats import mad_std
 
     count, amplifiers = CAMERAS[camera]
     flow = run_preset(tmp_path, camera)
@@ -75,15 +74,7 @@ def test_camera_preset_matches_ccdproc(tmp_path, realdata, camera):
             theirs = ccdproc_frame(raw, hdu, amplifiers)
             np.testing.assert_array_equal(fitsio.read(str(ours)), theirs)
             expected.append(CCDData(theirs, unit="adu"))
-        master = ccdproc.combine(
-            expected,
-            method="average",
-            sigma_clip=True,
-            sigma_clip_low_thresh=5,
-            sigma_clip_high_thresh=5,
-            sigma_clip_func=np.ma.median,
-            sigma_clip_dev_func=mad_std,
-        )
+        master = guide_combine(expected)
         ours = CCDData.read(flow.master)
     np.testing.assert_array_equal(ours.mask, master.mask)
     np.testing.assert_allclose(ours.data, master.data, rtol=1.2e-7, atol=1e-4)
