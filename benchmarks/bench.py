@@ -264,6 +264,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smaller data, one run each")
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "masterbias-bench"))
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results.md"))
+    parser.add_argument("--only-night", action="store_true", help="only the raw-night table")
     args = parser.parse_args(argv)
     root = Path(args.work)
     root.mkdir(parents=True, exist_ok=True)
@@ -273,6 +274,8 @@ def main(argv=None):
     text, _ = bench_night(root, 6 if args.quick else 24, repeats)
     sections.append("## Raw night to master\n\n" + text)
     print(sections[-1], flush=True)
+    if args.only_night:
+        return
 
     side = 1024 if args.quick else 4096
     big = bench_combine(root, 40, side, repeats, one_band=True)

@@ -54,9 +54,9 @@ def rejection_tables():
 
 
 def qc_mem_mb(wildcards):
-    """Two calibrated frames as float64 and their difference, plus the interpreter."""
+    """Two calibrated frames (float32, or float64 if so configured) and a float64 mean."""
     frame = next(iter(NIGHT.biases.values()))
-    return PYTHON_OVERHEAD_MB + 4 * 8 * frame.shape[0] * frame.shape[1] // 10**6
+    return PYTHON_OVERHEAD_MB + 3 * 8 * frame.shape[0] * frame.shape[1] // 10**6
 
 
 def group_suffix():

@@ -27,12 +27,25 @@ def robust_std(values: np.ndarray) -> float:
     return float(np.median(np.abs(values - np.median(values))) * MAD_TO_STD)
 
 
+#: Robust statistics use a regular grid of about this many pixels: the median and the MAD
+#: of a quarter of a million values are good to a fraction of a percent, and a 4k frame
+#: then costs a few milliseconds instead of a second.
+SAMPLE_PIXELS = 250_000
+
+
+def sample_grid(shape: tuple[int, int]) -> tuple[slice, slice]:
+    """Every n-th row and column, n chosen to leave about SAMPLE_PIXELS pixels."""
+    step = max(1, int(np.sqrt(shape[0] * shape[1] / SAMPLE_PIXELS)))
+    return slice(None, None, step), slice(None, None, step)
+
+
 def frame_statistics(image: np.ndarray) -> dict:
-    """Mean, median and robust std of a calibrated frame, ADU."""
+    """Mean (all pixels), median and robust std (a regular grid) of a frame, ADU."""
+    sample = image[sample_grid(image.shape)]
     return {
         "mean_adu": float(np.mean(image, dtype=np.float64)),
-        "median_adu": float(np.median(image)),
-        "robust_std_adu": robust_std(image),
+        "median_adu": float(np.median(sample)),
+        "robust_std_adu": robust_std(sample),
     }
 
 
@@ -65,7 +78,6 @@ def write_frame_qc(
     with cfitsio_paths(paths) as literal:
         for index, path in enumerate(literal):
             image, header = fitsio.read(path, header=True)
-            image = image.astype(np.float64)
             row = {"file": os.path.basename(paths[index])}
             row["overscan_level_adu"] = _number(header.get("OVSCLEV1"))
             row["overscan_noise_adu"] = _number(header.get("OVSCRMS1"))
@@ -73,7 +85,9 @@ def write_frame_qc(
             row["rejected_fraction"] = rejected.get(row["file"])
             row["gain_e_per_adu"] = _number(header.get("GAIN"))
             if previous is not None and previous.shape == image.shape:
-                noise = robust_std(image - previous) / np.sqrt(2.0)
+                grid = sample_grid(image.shape)
+                difference = image[grid].astype(np.float64) - previous[grid]
+                noise = robust_std(difference) / np.sqrt(2.0)
                 pair_noise.append(noise)
                 row["pair_noise_adu"] = noise
                 if rows[-1].get("pair_noise_adu") is None:
