@@ -1,7 +1,7 @@
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -11,21 +11,21 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from masterbias.cameras import apply_camera
 from masterbias.codehash import code_digest
-from masterbias.config import check_config
+from masterbias.config import check_config, fill_defaults
 from masterbias.errors import MasterBiasError
 from masterbias.night import plan_night
 
 SCHEMA = workflow.source_path("../config/schema.yaml")
 
 try:
-    # one clear line per mistake first; then Snakemake's validation fills in the defaults
+    # validated against the schema with one clear line per mistake, then the defaults
     check_config(config, SCHEMA)
     # the camera preset goes under what the configuration sets, key by key
     with_camera = apply_camera(config, Path(workflow.basedir) / "config" / "cameras")
     config.clear()
     config.update(with_camera)
     check_config(config, SCHEMA)
-    validate(config, SCHEMA)
+    fill_defaults(config, SCHEMA)
     # Only the main process refreshes the header cache and checks out_dir; jobs (local
     # subprocesses or SLURM jobs, which parse this file again) only read the cache.
     NIGHT = plan_night(config, main_process=workflow.is_main_process)

@@ -216,3 +216,13 @@ def test_compressed_raw_frames_keep_their_names_without_gz(tmp_path):
 def test_lint_is_clean(workflow):
     done = workflow.run("--lint")
     assert "Congratulations, your workflow is in a good condition!" in done.stdout + done.stderr
+
+
+def test_no_clipping_from_the_config_is_the_plain_mean(workflow):
+    workflow.config["combine"] = {"method": "average", "sigma_clip": None}
+    workflow.write_config()
+    workflow.run()
+    frames = [fitsio.read(str(p)) for p in sorted((workflow.results / "calibrated").iterdir())]
+    expected = np.mean(np.array(frames, dtype=np.float64), axis=0).astype(np.float32)
+    np.testing.assert_allclose(fitsio.read(str(workflow.master)), expected, rtol=1e-6, atol=1e-5)
+    assert fitsio.read_header(str(workflow.master))["NREJECT"] == 0

@@ -9,6 +9,7 @@ import numpy as np
 from .layout import FrameLayout
 from .overscan import overscan_levels, overscan_noise, parallel_levels
 from .overscan_model import fit_levels
+from .stats import light_statistics
 
 __all__ = ["AmplifierRecord", "CalibrationResult", "calibrate_frame"]
 
@@ -74,11 +75,13 @@ class AmplifierRecord:
 
 @dataclass(frozen=True)
 class CalibrationResult:
-    """A calibrated image and the record of how it was made."""
+    """A calibrated image, the record of how it was made, and its light statistics
+    (:func:`masterbias.stats.light_statistics`)."""
 
     image: np.ndarray
     method: str
     amplifiers: tuple[AmplifierRecord, ...]
+    statistics: dict
 
 
 def calibrate_frame(
@@ -116,7 +119,12 @@ def calibrate_frame(
         records.append(
             _correct_amplifier(data, amp, layout.overscan_method, layout.overscan_model, image)
         )
-    return CalibrationResult(image=image, method=layout.overscan_method, amplifiers=tuple(records))
+    return CalibrationResult(
+        image=image,
+        method=layout.overscan_method,
+        amplifiers=tuple(records),
+        statistics=light_statistics(image),
+    )
 
 
 def _correct_amplifier(data, amp, method, model, image) -> AmplifierRecord:

@@ -6,11 +6,12 @@ what is wrong and what is allowed, in one line.
 
 from __future__ import annotations
 
+import copy
 import re
 
 from .errors import ConfigError
 
-__all__ = ["check_config", "parse_memory"]
+__all__ = ["check_config", "fill_defaults", "parse_memory"]
 
 
 def _dotted(path) -> str:
@@ -23,6 +24,30 @@ def _allowed(schema: dict) -> str:
     if "description" in schema:
         return schema["description"].strip()
     return ""
+
+
+def fill_defaults(config: dict, schema_path: str) -> dict:
+    """Fill in the schema's defaults for every key the configuration leaves out.
+
+    Nested blocks get their own defaults; a block set to null (``sigma_clip: null``) stays
+    null.  (Snakemake's ``validate`` would try to fill a null block and fail.)
+    """
+    import yaml
+
+    with open(schema_path) as stream:
+        schema = yaml.safe_load(stream)
+
+    def fill(instance, node):
+        if not isinstance(instance, dict):
+            return
+        for key, sub in node.get("properties", {}).items():
+            if key not in instance and "default" in sub:
+                instance[key] = copy.deepcopy(sub["default"])
+            if key in instance:
+                fill(instance[key], sub)
+
+    fill(config, schema)
+    return config
 
 
 def check_config(config: dict, schema_path: str) -> None:

@@ -87,6 +87,10 @@ def calibrated_header(
     put("OVSCMODL", layout.overscan_model.function, "overscan: fit along the readout")
     if layout.overscan_model.function != "none":
         put("OVSCORDR", layout.overscan_model.order, "overscan fit order or spline pieces")
+    stats = result.statistics
+    put("CALMED", round(stats["median"], 4), "median of the calibrated image, ADU")
+    put("CALRMS", round(stats["noise"], 4), "robust std of the calibrated image, ADU")
+    put("CALGRAD", round(stats["gradient"], 4), "spread of its quadrant medians, ADU")
     history = [f"{SOFTWARE}: calibrated {fits_text(raw_name)}"]
     for index, amp in enumerate(result.amplifiers, start=1):
         put(f"CALSEC{index}", amp.light, f"amp {amp.name}: raw section kept")

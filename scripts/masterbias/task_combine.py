@@ -9,7 +9,7 @@ import os
 import fitsio
 
 from . import SOFTWARE
-from .fitsfile import atomic_output
+from .fitsfile import atomic_output, fits_text
 
 __all__ = ["combine_files"]
 
@@ -58,6 +58,26 @@ def _master_header(first_path: str, paths: list[str], settings) -> fitsio.FITSHD
     return header
 
 
+def _screen(paths: list[str], block: dict | None, logger) -> dict[str, str]:
+    """Frames to leave out (name -> reason) by the config's ``reject_frames``."""
+    from .fitsfile import cfitsio_paths
+    from .screening import FrameMetrics, screen_frames
+
+    if not block or block.get("sigma") is None:
+        return {}
+    with cfitsio_paths(paths) as literal:
+        metrics = [
+            FrameMetrics.from_header(os.path.basename(name), fitsio.read_header(path))
+            for name, path in zip(paths, literal, strict=True)
+        ]
+    excluded = screen_frames(metrics, block["sigma"], block.get("min_frames", 5))
+    for name, reason in sorted(excluded.items()):
+        logger.warning("left out %s: %s", name, reason)
+    if len(excluded) == len(paths):
+        raise ValueError("every frame was left out")
+    return excluded
+
+
 def combine_files(
     paths: list[str],
     output: str,
@@ -90,11 +110,17 @@ def combine_files(
 
     logger = logger or logging.getLogger(__name__)
     paths = sorted(paths)
+    excluded = _screen(paths, combine.get("reject_frames"), logger)
+    paths = [path for path in paths if os.path.basename(path) not in excluded]
     settings = CombineSettings.from_config(combine)
     mem_limit = parse_memory(combine["mem_limit"])
     logger.info("%s: combining %d frames into %s", SOFTWARE, len(paths), output)
     logger.info("settings: %s, mem_limit %d bytes, %d threads", settings, mem_limit, workers)
     header = _master_header(paths[0], paths, settings)
+    for index, (name, reason) in enumerate(sorted(excluded.items()), start=1):
+        header.add_record({"name": f"EXCL{index:04d}", "value": fits_text(name),
+                           "comment": "frame left out"})  # fmt: skip
+        header.add_record({"name": "HISTORY", "value": f"left out {fits_text(name)}: {reason}"})
     outcome = stack_and_combine(
         paths, output, settings, mem_limit, workers, header, log=logger.info
     )
@@ -109,8 +135,10 @@ def combine_files(
         pixels = outcome["shape"][0] * outcome["shape"][1]
         with atomic_output(rejections) as temporary, open(temporary, "w", newline="") as out:
             table = csv.writer(out)
-            table.writerow(["file", "rejected_pixels", "rejected_fraction"])
+            table.writerow(["file", "rejected_pixels", "rejected_fraction", "left_out"])
             for path, count in zip(paths, outcome["rejected_per_frame"], strict=True):
-                table.writerow([os.path.basename(path), int(count), f"{count / pixels:.6g}"])
+                table.writerow([os.path.basename(path), int(count), f"{count / pixels:.6g}", ""])
+            for name, reason in sorted(excluded.items()):
+                table.writerow([name, "", "", reason])
     logger.info("wrote %s", output)
     return outcome

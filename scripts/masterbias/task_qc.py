@@ -10,33 +10,15 @@ import fitsio
 import numpy as np
 
 from .fitsfile import atomic_output, cfitsio_paths
-from .overscan import MAD_TO_STD
+from .stats import robust_std, sample_grid
 
 __all__ = ["frame_statistics", "write_frame_qc"]
 
 FRAME_COLUMNS = [
     "file", "overscan_level_adu", "overscan_noise_adu", "mean_adu", "median_adu",
     "robust_std_adu", "rejected_fraction", "pair_noise_adu", "gain_e_per_adu",
-    "read_noise_e",
+    "read_noise_e", "left_out",
 ]  # fmt: skip
-
-
-def robust_std(values: np.ndarray) -> float:
-    """1.4826 x the median absolute deviation: the std of the Gaussian core."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    return float(np.median(np.abs(values - np.median(values))) * MAD_TO_STD)
-
-
-#: Robust statistics use a regular grid of about this many pixels: the median and the MAD
-#: of a quarter of a million values are good to a fraction of a percent, and a 4k frame
-#: then costs a few milliseconds instead of a second.
-SAMPLE_PIXELS = 250_000
-
-
-def sample_grid(shape: tuple[int, int]) -> tuple[slice, slice]:
-    """Every n-th row and column, n chosen to leave about SAMPLE_PIXELS pixels."""
-    step = max(1, int(np.sqrt(shape[0] * shape[1] / SAMPLE_PIXELS)))
-    return slice(None, None, step), slice(None, None, step)
 
 
 def frame_statistics(image: np.ndarray) -> dict:
@@ -68,11 +50,14 @@ def write_frame_qc(
     """
     logger = logger or logging.getLogger(__name__)
     paths = sorted(paths)
-    rejected = {}
+    rejected, left_out = {}, {}
     for table in rejection_tables:
         with open(table, newline="") as stream:
             for row in csv.DictReader(stream):
-                rejected[row["file"]] = float(row["rejected_fraction"])
+                if row.get("rejected_fraction"):
+                    rejected[row["file"]] = float(row["rejected_fraction"])
+                if row.get("left_out"):
+                    left_out[row["file"]] = row["left_out"]
     rows, pair_noise = [], []
     previous = None
     with cfitsio_paths(paths) as literal:
@@ -83,6 +68,7 @@ def write_frame_qc(
             row["overscan_noise_adu"] = _number(header.get("OVSCRMS1"))
             row.update(frame_statistics(image))
             row["rejected_fraction"] = rejected.get(row["file"])
+            row["left_out"] = left_out.get(row["file"])
             row["gain_e_per_adu"] = _number(header.get("GAIN"))
             if previous is not None and previous.shape == image.shape:
                 grid = sample_grid(image.shape)
