@@ -205,5 +205,7 @@ def combine_stack(stack: np.ndarray, settings: CombineSettings) -> CombinedBand:
         data = np.where(mask, 0.0, data)
         data[mask] = median_last_axis(stack[mask])
         uncertainty = np.where(mask, 0.0, uncertainty)
-    per_frame = rejected.reshape(-1, n_frames).sum(axis=0)
+    # rejections are rare: count them from their flat positions, not with a reduction
+    # over the short frame axis of the whole band
+    per_frame = np.bincount(np.flatnonzero(rejected) % n_frames, minlength=n_frames)
     return CombinedBand(data, uncertainty, mask, n_rejected, per_frame)
