@@ -275,6 +275,7 @@ def main(argv=None):
     sections.append("## Raw night to master\n\n" + text)
     print(sections[-1], flush=True)
     if args.only_night:
+        Path(args.out).write_text("\n\n".join(sections) + "\n")
         return
 
     side = 1024 if args.quick else 4096
