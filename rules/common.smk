@@ -54,9 +54,11 @@ def rejection_tables():
 
 
 def qc_mem_mb(wildcards):
-    """Two calibrated frames (float32, or float64 if so configured) and a float64 mean."""
-    frame = next(iter(NIGHT.biases.values()))
-    return PYTHON_OVERHEAD_MB + 3 * 8 * frame.shape[0] * frame.shape[1] // 10**6
+    """The QC reads a grid of SAMPLE_PIXELS of each frame: two grids and their difference
+    as float64."""
+    from masterbias.stats import SAMPLE_PIXELS
+
+    return PYTHON_OVERHEAD_MB + 3 * 8 * SAMPLE_PIXELS // 10**6
 
 
 def group_suffix():
