@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .overscan import MAD_TO_STD
+from .stats import MAD_TO_STD
 
 __all__ = ["CombineSettings", "CombinedBand", "sigma_clip_mask", "combine_stack"]
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from .fitsfile import read_image, read_image_header
-from .overscan import MAD_TO_STD
 from .sections import Section, parse_section
+from .stats import robust_std
 
 __all__ = ["OverscanProfile", "profile_overscan", "main"]
 
@@ -87,7 +87,7 @@ def profile_overscan(images: list[np.ndarray], region: Section) -> OverscanProfi
     per_frame = np.array([np.median(image[rows, cols], axis=0) for image in images])
     levels = per_frame.mean(axis=0)
     pixels = np.concatenate([image[rows, cols].astype(np.float64).ravel() for image in images])
-    noise = float(np.median(np.abs(pixels - np.median(pixels))) * MAD_TO_STD)
+    noise = robust_std(pixels)
     count = region.shape[0] * len(images)
     # the median of n values scatters about 1.25 sigma / sqrt(n)
     tolerance = max(SIGMAS * 1.2533 * noise / np.sqrt(count), MIN_OFFSET_ADU)

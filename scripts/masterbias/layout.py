@@ -57,12 +57,7 @@ class FrameLayout:
     @property
     def kept(self) -> Section:
         """Bounding box, in raw coordinates, of the light sections of all amplifiers."""
-        return Section(
-            min(amp.light.x1 for amp in self.amplifiers),
-            max(amp.light.x2 for amp in self.amplifiers),
-            min(amp.light.y1 for amp in self.amplifiers),
-            max(amp.light.y2 for amp in self.amplifiers),
-        )
+        return bounding_box([amp.light for amp in self.amplifiers])
 
     @property
     def output_shape(self) -> tuple[int, int]:
@@ -80,6 +75,16 @@ class FrameLayout:
             lines.append(f"amplifier {amp.name}: overscan ({self.overscan_method}) {overscan}")
             lines.append(f"amplifier {amp.name}: output {amp.output.describe()}")
         return lines
+
+
+def bounding_box(sections: list[Section]) -> Section:
+    """The smallest section holding all ``sections``."""
+    return Section(
+        min(s.x1 for s in sections),
+        max(s.x2 for s in sections),
+        min(s.y1 for s in sections),
+        max(s.y2 for s in sections),
+    )
 
 
 def _header_section(header, keywords, shape, path, purpose) -> Section:
@@ -213,12 +218,7 @@ class LayoutSpec:
                     )
             _check_coverage(light, serial, parallel, name, path)
             amplifiers.append(Amplifier(name, light, serial, light, parallel))
-        kept = Section(
-            min(amp.light.x1 for amp in amplifiers),
-            max(amp.light.x2 for amp in amplifiers),
-            min(amp.light.y1 for amp in amplifiers),
-            max(amp.light.y2 for amp in amplifiers),
-        )
+        kept = bounding_box([amp.light for amp in amplifiers])
         area = sum(amp.light.shape[0] * amp.light.shape[1] for amp in amplifiers)
         overlapping = any(
             a.light.overlaps(b.light) for i, a in enumerate(amplifiers) for b in amplifiers[i + 1 :]

@@ -5,12 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .sections import Section
+from .stats import robust_std
 
 __all__ = ["overscan_levels", "overscan_noise", "parallel_levels"]
-
-#: Ratio of the standard deviation to the median absolute deviation for a normal
-#: distribution, 1 / Phi^-1(3/4); the same constant astropy's mad_std uses.
-MAD_TO_STD = 1.482602218505602
 
 
 def overscan_levels(data: np.ndarray, overscan: Section, method: str) -> np.ndarray:
@@ -54,6 +51,4 @@ def overscan_noise(data: np.ndarray, overscan: Section, levels: np.ndarray) -> f
 
     In a bias this is the read noise in ADU, free of the row-to-row drift.
     """
-    residual = data[overscan.slices] - levels[:, np.newaxis]
-    centred = residual - np.median(residual)
-    return float(np.median(np.abs(centred)) * MAD_TO_STD)
+    return robust_std(data[overscan.slices] - levels[:, np.newaxis])

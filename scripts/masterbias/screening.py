@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .overscan import MAD_TO_STD
+from .stats import robust_std
 
 __all__ = ["FrameMetrics", "screen_frames"]
 
@@ -59,7 +59,7 @@ def screen_frames(frames: list[FrameMetrics], sigma: float, min_frames: int = 5)
         if known.sum() < min_frames:
             continue
         centre = float(np.median(values[known]))
-        spread = max(float(np.median(np.abs(values[known] - centre))) * MAD_TO_STD, floor)
+        spread = max(robust_std(values[known]), floor)
         if spread == 0:
             continue
         for frame, value in zip(frames, values, strict=True):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .overscan import MAD_TO_STD
+__all__ = ["MAD_TO_STD", "SAMPLE_PIXELS", "robust_std", "sample_grid", "light_statistics"]
 
-__all__ = ["SAMPLE_PIXELS", "robust_std", "sample_grid", "light_statistics"]
+#: Ratio of the standard deviation to the median absolute deviation for a normal
+#: distribution, 1 / Phi^-1(3/4); the same constant astropy's mad_std uses.
+MAD_TO_STD = 1.482602218505602
 
 #: Robust statistics use a regular grid of about this many pixels: the median and the MAD
 #: of a quarter of a million values are good to a fraction of a percent, and a 4k frame
