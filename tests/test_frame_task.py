@@ -90,7 +90,7 @@ def test_an_interrupted_write_leaves_nothing_behind(tmp_path, raw, monkeypatch):
             stream.write(b"SIMPLE  = half a file")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(task.fitsio, "write", write_half_then_fail)
+    monkeypatch.setattr(task.fitsio, "FITS", write_half_then_fail)
     out = tmp_path / "cal" / "b.fits"
     with pytest.raises(FrameError, match="b.fits: cannot write: No space left on device"):
         calibrate_file(str(raw[0]), str(out), LAYOUT)

@@ -15,10 +15,12 @@ import json, resource, sys
 import fitsio
 from masterbias.combine import CombineSettings
 from masterbias.stacking import stack_and_combine
-paths, output, limit = json.loads(sys.argv[1])
+paths, output, limit, reject = json.loads(sys.argv[1])
+guide = CombineSettings("average", "ccdproc", 5.0, 5.0)
+settings = guide if reject == "ccdproc" else CombineSettings(reject=reject)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if limit:
-    outcome = stack_and_combine(paths, output, CombineSettings(), limit, 2, fitsio.FITSHDR())
+    outcome = stack_and_combine(paths, output, settings, limit, 2, fitsio.FITSHDR())
     bands = len(outcome["plan"].bands)
 else:
     bands = 0
@@ -30,9 +32,9 @@ SIDE = 512
 LIMIT = 16 * 2**20
 
 
-def measure(paths, output, limit):
+def measure(paths, output, limit, reject="ccdclip"):
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE, json.dumps([paths, str(output), limit])],
+        [sys.executable, "-c", MEASURE, json.dumps([paths, str(output), limit, reject])],
         capture_output=True, text=True, cwd=REPO, env={"PYTHONPATH": str(REPO / "scripts")},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -51,13 +53,14 @@ def frames(tmp_path_factory):
     return paths
 
 
+@pytest.mark.parametrize("reject", ["ccdclip", "ccdproc", "avsigclip", "minmax"])
 def test_peak_memory_is_the_limit_plus_a_fixed_overhead_whatever_the_number_of_frames(
-    frames, tmp_path
+    frames, tmp_path, reject
 ):
     idle = measure(frames[:2], tmp_path / "idle.fits", 0)["peak_kb"]
     growth = {}
     for count in (10, 30, 60):
-        result = measure(frames[:count], tmp_path / f"m{count}.fits", LIMIT)
+        result = measure(frames[:count], tmp_path / f"m{count}.fits", LIMIT, reject)
         assert result["bands"] > 1
         growth[count] = (result["peak_kb"] - idle) * 1024
     # all 60 frames in memory would be 60 MB as float32 and 120 MB as float64: the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,6 +43,10 @@ class AmplifierRecord:
         Median over columns of the per-column level subtracted, ADU.
     rejected_lines : int
         Rows the overscan model's fit left out as deviant (0 without a model).
+    rows : ndarray of int or None
+        Raw row numbers (1-based) of the kept light rows.
+    row_levels : ndarray of float64 or None
+        The serial overscan level subtracted from each of those rows, ADU.
     """
 
     name: str
@@ -56,6 +60,8 @@ class AmplifierRecord:
     parallel: str | None = None
     parallel_level: float | None = None
     rejected_lines: int = 0
+    rows: np.ndarray | None = field(default=None, repr=False, compare=False)
+    row_levels: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> str:
         """One log line."""
@@ -144,6 +150,8 @@ def _correct_amplifier(data, amp, method, model, image) -> AmplifierRecord:
             level_max=float(row_levels.max()),
             noise=overscan_noise(data, amp.overscan, measured),
             rejected_lines=rejected,
+            rows=np.arange(amp.light.y1, amp.light.y2 + 1, dtype=np.int32),
+            row_levels=np.asarray(row_levels, dtype=np.float64),
         )
     if amp.parallel is not None:
         rows = data[amp.parallel.slices]

@@ -14,9 +14,12 @@ import numpy as np
 
 from .stats import MAD_TO_STD
 
-__all__ = ["CombineSettings", "CombinedBand", "sigma_clip_mask", "combine_stack"]
+__all__ = [
+    "CombineSettings", "CombinedBand", "sigma_clip_mask", "reject_mask", "combine_stack"
+]  # fmt: skip
 
 COMBINE_METHODS = ("average", "median", "sum")
+REJECTIONS = ("ccdclip", "avsigclip", "minmax", "ccdproc", "none")
 
 
 @dataclass(frozen=True)
@@ -26,33 +29,84 @@ class CombineSettings:
     Attributes
     ----------
     method : {'average', 'median', 'sum'}
-    sigma_low, sigma_high : float or None
-        One pass of clipping around the per-pixel median with the MAD-based standard
-        deviation (ccdproc ``sigma_clip_func=np.ma.median``, ``sigma_clip_dev_func=mad_std``);
-        a value ``x`` is rejected if ``x < median - low * dev`` or ``x > median + high * dev``.
-        ``None`` on both sides: no clipping.
+    reject : {'ccdclip', 'avsigclip', 'minmax', 'ccdproc', 'none'}
+        How outlying values are rejected first (:mod:`masterbias.rejection`).  ``ccdproc``
+        is the guide's one pass of clipping around the per-pixel median with the MAD-based
+        standard deviation (``sigma_clip_func=np.ma.median``, ``sigma_clip_dev_func=
+        mad_std``): ``x`` is rejected if ``x < median - low * dev`` or
+        ``x > median + high * dev``.
+    low, high : float or None
+        Thresholds in standard deviations for the sigma rejections; ``None``: that side
+        is not clipped.
+    nlow, nhigh : int
+        Values rejected at the low and the high end of each pixel by ``minmax``.
+    read_noise : float or None
+        The noise of one value (ADU) for ``ccdclip``; ``None``: measured from the frames.
     """
 
     method: str = "average"
-    sigma_low: float | None = 5.0
-    sigma_high: float | None = 5.0
+    reject: str = "ccdclip"
+    low: float | None = 4.0
+    high: float | None = 4.0
+    nlow: int = 1
+    nhigh: int = 1
+    read_noise: float | None = None
 
     def __post_init__(self):
         if self.method not in COMBINE_METHODS:
             raise ValueError(f"combine method {self.method!r} is not one of {COMBINE_METHODS}")
+        if self.reject not in REJECTIONS:
+            raise ValueError(f"rejection {self.reject!r} is not one of {REJECTIONS}")
 
     @property
-    def clips(self) -> bool:
-        return self.sigma_low is not None or self.sigma_high is not None
+    def needs_noise_model(self) -> bool:
+        return self.reject == "ccdclip" and self.read_noise is None
 
     @classmethod
     def from_config(cls, combine: dict) -> CombineSettings:
-        """Build from the workflow config's ``combine`` block."""
-        clip = combine.get("sigma_clip")
+        """Build from the workflow config's ``combine`` block.
+
+        ``sigma_clip`` (the first version's key) means the guide's clipping, exactly;
+        otherwise ``reject`` says how.
+        """
+        if "sigma_clip" in combine:
+            clip = combine["sigma_clip"]
+            return cls(
+                method=combine["method"],
+                reject="none" if clip is None else "ccdproc",
+                low=None if clip is None else clip.get("low"),
+                high=None if clip is None else clip.get("high"),
+            )
+        block = dict(combine.get("reject") or {"algorithm": "none"})
         return cls(
             method=combine["method"],
-            sigma_low=None if clip is None else clip.get("low"),
-            sigma_high=None if clip is None else clip.get("high"),
+            reject=block.get("algorithm", "ccdclip"),
+            low=block.get("low", 4.0),
+            high=block.get("high", 4.0),
+            nlow=block.get("nlow", 1),
+            nhigh=block.get("nhigh", 1),
+            read_noise=block.get("read_noise"),
+        )
+
+    def describe(self) -> str:
+        """The rejection in words, for the log and the header's HISTORY."""
+        if self.reject == "none":
+            return "no rejection"
+        if self.reject == "minmax":
+            return f"minmax rejection of the {self.nlow} lowest and {self.nhigh} highest values"
+        if self.reject == "ccdproc":
+            return (
+                f"one pass of {self.low}/{self.high} sigma clipping around the median "
+                "with mad_std (ccdproc)"
+            )
+        spread = {
+            "ccdclip": "the noise model"
+            + (f" ({self.read_noise} ADU)" if self.read_noise is not None else ""),
+            "avsigclip": "a spread pooled along each row of each amplifier",
+        }[self.reject]
+        return (
+            f"{self.reject}: values beyond {self.low}/{self.high} sigma of the mean of the "
+            f"others, sigma from {spread}, rejected one at a time"
         )
 
 
@@ -145,7 +199,55 @@ def _masked_median(stack: np.ndarray, rejected: np.ndarray, kept: np.ndarray) ->
     return (low + high) / 2.0
 
 
-def combine_stack(stack: np.ndarray, settings: CombineSettings) -> CombinedBand:
+def reject_mask(
+    stack: np.ndarray,
+    settings: CombineSettings,
+    spread: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+) -> np.ndarray:
+    """The values of a stack to leave out, by ``settings.reject``.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (rows, columns, frames)
+    settings : CombineSettings
+    spread : ndarray, shape (rows, columns), optional
+        The noise of one value at each pixel, for ``ccdclip`` without ``read_noise``.
+    labels : ndarray of int, shape (rows, columns), optional
+        The amplifier of each pixel, for ``avsigclip`` (one amplifier when not given).
+
+    Returns
+    -------
+    ndarray of bool
+        True for rejected values (non-finite values always are).
+    """
+    from .rejection import clip_with_spread, minmax_mask, pooled_row_spread
+
+    if settings.reject in ("ccdclip", "avsigclip") and stack.shape[-1] < 3:
+        return ~np.isfinite(stack)  # two values cannot tell which one is wrong
+    if settings.reject == "ccdproc":
+        return sigma_clip_mask(stack, settings.low, settings.high)
+    if settings.reject == "minmax":
+        return minmax_mask(stack, settings.nlow, settings.nhigh)
+    if settings.reject == "avsigclip":
+        if labels is None:
+            labels = np.zeros(stack.shape[:2], dtype=np.int16)
+        spread = pooled_row_spread(stack, labels)
+    elif settings.reject == "ccdclip" and settings.read_noise is not None:
+        spread = np.float64(settings.read_noise)
+    elif settings.reject == "ccdclip" and spread is None:
+        raise ValueError("ccdclip rejection needs the noise model (or a read_noise)")
+    if settings.reject == "none":
+        return ~np.isfinite(stack)
+    return clip_with_spread(stack, spread, settings.low, settings.high)
+
+
+def combine_stack(
+    stack: np.ndarray,
+    settings: CombineSettings,
+    spread: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+) -> CombinedBand:
     """Combine a stack of frames pixel by pixel.
 
     Parameters
@@ -154,6 +256,8 @@ def combine_stack(stack: np.ndarray, settings: CombineSettings) -> CombinedBand:
         Calibrated frames, frames on the last axis so that each pixel's values lie side by
         side in memory.  Any float type; the arithmetic is float64, as in ccdproc.
     settings : CombineSettings
+    spread, labels : ndarray, optional
+        The noise model and the amplifiers of the band (see :func:`reject_mask`).
 
     Returns
     -------
@@ -163,10 +267,7 @@ def combine_stack(stack: np.ndarray, settings: CombineSettings) -> CombinedBand:
         ``sum``: sum of kept values, uncertainty = std * sqrt(kept).
         Pixels where every value was rejected are masked and hold the unclipped median.
     """
-    if settings.clips:
-        rejected = sigma_clip_mask(stack, settings.sigma_low, settings.sigma_high)
-    else:
-        rejected = ~np.isfinite(stack)
+    rejected = reject_mask(stack, settings, spread, labels)
     n_frames = stack.shape[-1]
     n_rejected = rejected.sum(axis=-1)
     kept = n_frames - n_rejected

@@ -67,6 +67,14 @@ def check_config(config: dict, schema_path: str) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is None:
+        combine = config.get("combine") or {}
+        if "sigma_clip" in combine and "reject" in combine:
+            raise ConfigError(
+                "combine.sigma_clip",
+                "cannot be set together with combine.reject: sigma_clip is the first "
+                "version's spelling of reject: {algorithm: ccdproc, low: .., high: ..}; "
+                "keep one",
+            )
         return
     if error.validator == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))

@@ -94,6 +94,7 @@ def calibrated_header(
     history = [f"{SOFTWARE}: calibrated {fits_text(raw_name)}"]
     for index, amp in enumerate(result.amplifiers, start=1):
         put(f"CALSEC{index}", amp.light, f"amp {amp.name}: raw section kept")
+        put(f"AMPSEC{index}", amp.output, f"amp {amp.name}: its section of this image")
         if amp.overscan is not None:
             put(f"OVSCSEC{index}", amp.overscan, f"amp {amp.name}: raw overscan section")
             put(f"OVSCLEV{index}", round(amp.level, 4), f"amp {amp.name}: median row level ADU")

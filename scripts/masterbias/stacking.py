@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import dask
@@ -23,6 +24,7 @@ from .combine import CombineSettings, combine_stack
 from .config import parse_memory
 from .errors import ConfigError, FrameError
 from .fitsfile import atomic_output, cfitsio_paths, check_fits_complete
+from .noise import AmplifierRegions, measure_noise
 
 __all__ = ["BandPlan", "parse_memory", "plan_bands", "stack_and_combine"]
 
@@ -163,8 +165,12 @@ class _FrameTally:
             self.counts += rejected_per_frame
 
 
-def _combine_band(paths, first_row, end_row, settings, tally) -> np.ndarray:
-    band = combine_stack(read_band(paths, first_row, end_row), settings)
+def _combine_band(paths, first_row, end_row, settings, tally, regions, noise) -> np.ndarray:
+    stack = read_band(paths, first_row, end_row)
+    columns = stack.shape[1]
+    labels = regions.labels(np.arange(first_row, end_row), np.arange(columns))
+    spread = noise.spread(first_row, end_row, columns) if noise is not None else None
+    band = combine_stack(stack, settings, spread, labels)
     tally.add(band.rejected_per_frame)
     planes = (band.data, band.uncertainty, band.mask, band.rejected)
     return np.stack([np.asarray(plane, dtype=np.float32) for plane in planes])
@@ -184,6 +190,7 @@ class _BandWriter:
             self.fits[0].write(band[0], start=[rows.start, 0])
             self.fits["UNCERT"].write(band[1], start=[rows.start, 0])
             self.fits["MASK"].write(band[2].astype(np.uint8), start=[rows.start, 0])
+            self.fits["REJECTED"].write(band[3].astype(np.int16), start=[rows.start, 0])
             self.rejected += int(band[3].sum(dtype=np.int64))
 
 
@@ -205,7 +212,8 @@ def stack_and_combine(
     output : path-like
         The master bias; written atomically.  Primary HDU: float32 data in ADU; ``UNCERT``:
         float32 standard deviation (``UTYPE = 'StdDevUncertainty'``); ``MASK``: uint8, so
-        that ``astropy.nddata.CCDData.read`` loads all three.
+        that ``astropy.nddata.CCDData.read`` loads all three; ``REJECTED``: int16, how many
+        frames' values were rejected at each pixel.
     settings : CombineSettings
     mem_limit : int
         Bytes of working memory the bands may use together.
@@ -220,7 +228,8 @@ def stack_and_combine(
     -------
     dict
         ``plan`` (BandPlan), ``rejected`` (values rejected in all),
-        ``rejected_per_frame`` (in the order of ``paths``) and ``shape``.
+        ``rejected_per_frame`` (in the order of ``paths``), ``shape`` and ``noise`` (the
+        :class:`masterbias.noise.NoiseModel` ``ccdclip`` measured, or None).
     """
     if not paths:
         raise ValueError("no calibrated frames to combine")
@@ -242,11 +251,22 @@ def _stack_and_combine(paths, names, output, settings, mem_limit, workers, heade
     plan = plan_bands(len(paths), shape, mem_limit, workers, itemsize)
     if log:
         log(plan.describe())
+    with fitsio.FITS(paths[0]) as fits:
+        regions = AmplifierRegions.from_header(fits[0].read_header(), shape)
+    noise = None
+    if settings.needs_noise_model and len(paths) >= 3:  # fewer: nothing is rejected
+        noise = measure_noise(partial(_read_grid, paths), len(paths), regions, shape)
+        for line in noise.describe():
+            if log:
+                log(line)
+        for index, sigma in enumerate(noise.sigmas, start=1):
+            header.add_record({"name": f"RDNOISE{index}", "value": round(sigma, 4),
+                               "comment": "amp noise of one frame, ADU (measured)"})  # fmt: skip
 
     tally = _FrameTally(len(paths))
     bands = [
         da.from_delayed(
-            dask.delayed(_combine_band)(list(paths), first, end, settings, tally),
+            dask.delayed(_combine_band)(list(paths), first, end, settings, tally, regions, noise),
             shape=(len(PLANES), end - first, shape[1]),
             dtype=np.float32,
         )
@@ -267,6 +287,7 @@ def _stack_and_combine(paths, names, output, settings, mem_limit, workers, heade
             )
             fits[-1].write_keys(uncert_header)
             fits.create_image_hdu(dims=list(shape), dtype="u1", extname="MASK")
+            fits.create_image_hdu(dims=list(shape), dtype="i2", extname="REJECTED")
             writer = _BandWriter(fits)
             da.store(combined, writer, lock=False, scheduler="threads", num_workers=plan.workers)
             fits[0].write_key("NREJECT", writer.rejected, comment="values rejected in all")
@@ -275,4 +296,10 @@ def _stack_and_combine(paths, names, output, settings, mem_limit, workers, heade
         "rejected": writer.rejected,
         "rejected_per_frame": tally.counts,
         "shape": shape,
+        "noise": noise,
     }
+
+
+def _read_grid(paths: list[str], index: int, rows: slice, columns: slice) -> np.ndarray:
+    with fitsio.FITS(paths[index]) as fits:
+        return fits[0][rows, columns]

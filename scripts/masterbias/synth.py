@@ -24,7 +24,10 @@ import numpy as np
 
 from .sections import parse_section
 
-__all__ = ["CameraModel", "CAMERAS", "BiasTruth", "make_truth", "make_frame", "write_night"]
+__all__ = [
+    "CameraModel", "CAMERAS", "BiasTruth", "make_truth", "make_frame", "write_night",
+    "OutlierStack", "make_outlier_stack", "RejectionScore", "score_rejection",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,88 @@ def write_night(
         write_frame(path, quantise(frame, camera.dtype), header)
         written.append(path)
     return written
+
+
+@dataclass(frozen=True)
+class OutlierStack:
+    """Calibrated biases with known truth and planted outliers, frames on the last axis.
+
+    Attributes
+    ----------
+    stack : ndarray of float32, shape (rows, columns, frames)
+    truth : ndarray of float64, shape (rows, columns)
+        The bias structure every frame shares.
+    planted : ndarray of bool, shape of ``stack``
+        Where outliers were added.
+    sigma : float
+        Noise of one value, ADU.
+    """
+
+    stack: np.ndarray
+    truth: np.ndarray
+    planted: np.ndarray
+    sigma: float
+
+
+def make_outlier_stack(
+    shape: tuple[int, int],
+    frames: int,
+    seed: int,
+    sigma: float = 4.0,
+    outlier_fraction: float = 1e-3,
+    amplitude: tuple[float, float] = (10.0, 30.0),
+) -> OutlierStack:
+    """Frames of Gaussian noise around a fixed structure, with outliers of ``amplitude``
+    sigmas (uniform in that range, either sign) in ``outlier_fraction`` of the pixels
+    (one frame each), quantised to whole ADU as a camera would."""
+    rng = np.random.default_rng(seed)
+    truth = 1.0 + rng.normal(0.0, 3.0 * sigma, shape)
+    stack = truth[..., np.newaxis] + rng.normal(0.0, sigma, shape + (frames,))
+    planted = np.zeros(stack.shape, dtype=bool)
+    count = max(1, int(outlier_fraction * shape[0] * shape[1]))
+    pixels = rng.choice(shape[0] * shape[1], count, replace=False)
+    rows, columns = np.unravel_index(pixels, shape)
+    which = rng.integers(0, frames, count)
+    size = rng.uniform(*amplitude, count) * rng.choice([-1.0, 1.0], count) * sigma
+    stack[rows, columns, which] += size
+    planted[rows, columns, which] = True
+    # whole ADU, and the sigma of what the rejection sees includes the rounding
+    stack = np.round(stack).astype(np.float32)
+    return OutlierStack(stack, truth, planted, float(np.sqrt(sigma**2 + 1.0 / 12.0)))
+
+
+@dataclass(frozen=True)
+class RejectionScore:
+    """How a rejection did on an :class:`OutlierStack`.
+
+    Attributes
+    ----------
+    false_fraction : float
+        Good values rejected / good values.
+    missed : int
+        Planted outliers kept.
+    planted : int
+    noise_ratio : float
+        Standard deviation of (master - truth) over sigma / sqrt(frames): 1 is ideal.
+    """
+
+    false_fraction: float
+    missed: int
+    planted: int
+    noise_ratio: float
+
+
+def score_rejection(case: OutlierStack, rejected: np.ndarray, master: np.ndarray) -> RejectionScore:
+    """Score a rejection mask and the master made with it against the truth."""
+    good = ~case.planted
+    frames = case.stack.shape[-1]
+    residual = np.asarray(master, dtype=np.float64) - case.truth
+    return RejectionScore(
+        false_fraction=float((rejected & good).sum() / good.sum()),
+        missed=int((case.planted & ~rejected).sum()),
+        planted=int(case.planted.sum()),
+        noise_ratio=float(np.std(residual) / (case.sigma / np.sqrt(frames))),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

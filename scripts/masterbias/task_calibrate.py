@@ -11,7 +11,26 @@ import numpy as np
 from . import SOFTWARE
 from .errors import FrameError
 
-__all__ = ["calibrate_file"]
+__all__ = ["calibrate_file", "overscan_table"]
+
+
+def overscan_table(result) -> np.ndarray | None:
+    """The serial overscan level subtracted from each row, per amplifier, as a table
+    (AMP, ROW: raw row number from 1, LEVEL: ADU); None when no amplifier has one."""
+    parts = [amp for amp in result.amplifiers if amp.row_levels is not None]
+    if not parts:
+        return None
+    width = max(len(amp.name) for amp in parts)
+    count = sum(len(amp.rows) for amp in parts)
+    table = np.zeros(count, dtype=[("AMP", f"U{width}"), ("ROW", "i4"), ("LEVEL", "f8")])
+    start = 0
+    for amp in parts:
+        end = start + len(amp.rows)
+        table["AMP"][start:end] = amp.name
+        table["ROW"][start:end] = amp.rows
+        table["LEVEL"][start:end] = amp.row_levels
+        start = end
+    return table
 
 
 def calibrate_file(
@@ -51,5 +70,9 @@ def calibrate_file(
         logger.info(amp.describe())
     header = calibrated_header(found.header, result, frame_layout, os.path.basename(raw_path))
     with atomic_output(output, check=check_fits_complete) as temporary:
-        fitsio.write(str(temporary), result.image, header=header, clobber=True)
+        with fitsio.FITS(str(temporary), "rw", clobber=True) as fits:
+            fits.write(result.image, header=header)
+            table = overscan_table(result)
+            if table is not None:
+                fits.write(table, extname="OVERSCAN")
     logger.info("wrote %s (%d x %d %s)", output, *result.image.shape, result.image.dtype)

@@ -34,26 +34,30 @@ def _master_header(first_path: str, paths: list[str], settings) -> fitsio.FITSHD
     put("PROCSOFT", SOFTWARE, "software that combined this master")
     put("NCOMBINE", len(paths), "number of frames combined")
     put("COMBMETH", settings.method, "combination of the kept values")
-    if settings.clips:
+    put("REJECT", settings.reject, "rejection before the combination")
+    if settings.reject == "ccdproc":  # the first version's cards, unchanged
         put("CLIPCEN", "median", "sigma clipping centre")
         put("CLIPDEV", "mad_std", "sigma clipping spread: 1.4826 MAD")
-        put("CLIPLOW", settings.sigma_low if settings.sigma_low is not None else "none", "")
-        put("CLIPHIGH", settings.sigma_high if settings.sigma_high is not None else "none", "")
+        put("CLIPLOW", settings.low if settings.low is not None else "none", "")
+        put("CLIPHIGH", settings.high if settings.high is not None else "none", "")
         put("CLIPITER", 1, "sigma clipping passes")
+    elif settings.reject in ("ccdclip", "avsigclip"):
+        put("REJLOW", settings.low if settings.low is not None else "none", "sigmas below")
+        put("REJHIGH", settings.high if settings.high is not None else "none", "sigmas above")
+    elif settings.reject == "minmax":
+        put("REJNLOW", settings.nlow, "lowest values rejected per pixel")
+        put("REJNHIGH", settings.nhigh, "highest values rejected per pixel")
     for index, path in enumerate(paths, start=1):
         name = fits_text(os.path.basename(path))
         if index <= 999:
             put(f"IMCMB{index:03d}", name, "combined frame")
         else:
             header.add_record({"name": "HISTORY", "value": f"combined {name}"})
-    clip = (
-        f"one pass of {settings.sigma_low}/{settings.sigma_high} sigma clipping around the "
-        "median with mad_std, then "
-        if settings.clips
-        else ""
-    )
     header.add_record(
-        {"name": "HISTORY", "value": f"{SOFTWARE}: {clip}{settings.method} of {len(paths)}"}
+        {
+            "name": "HISTORY",
+            "value": f"{SOFTWARE}: {settings.describe()}, then {settings.method} of {len(paths)}",
+        }
     )
     return header
 
@@ -94,7 +98,7 @@ def combine_files(
         Calibrated frames; combined in sorted order so the result never depends on the
         order Snakemake lists them in.
     combine : dict
-        The config's ``combine`` block (``method``, ``sigma_clip``, ``mem_limit``).
+        The config's ``combine`` block (``method``, ``reject`` or ``sigma_clip``, ``mem_limit``).
     workers : int
         Threads for the combination.
     rejections : str, optional
@@ -115,6 +119,7 @@ def combine_files(
     settings = CombineSettings.from_config(combine)
     mem_limit = parse_memory(combine["mem_limit"])
     logger.info("%s: combining %d frames into %s", SOFTWARE, len(paths), output)
+    logger.info("rejection: %s", settings.describe())
     logger.info("settings: %s, mem_limit %d bytes, %d threads", settings, mem_limit, workers)
     header = _master_header(paths[0], paths, settings)
     for index, (name, reason) in enumerate(sorted(excluded.items()), start=1):
