@@ -63,6 +63,21 @@ def test_camera_preset_matches_ccdproc(tmp_path, realdata, camera):
 
     count, amplifiers = CAMERAS[camera]
     flow = run_preset(tmp_path, camera)
+    # the default rejection first: its noise model and how little it rejects
+    with fitsio.FITS(str(flow.master)) as fits:
+        header = fits[0].read_header()
+        default = fits[0].read()
+        rejected = fits["REJECTED"].read()
+    fraction = header["NREJECT"] / (count * default.size)
+    noise = [header[f"RDNOISE{i}"] for i in range(1, 3) if f"RDNOISE{i}" in header]
+    print(f"{camera}: ccdclip rejected {100 * fraction:.4f} %, read noise {noise} ADU")
+    assert header["REJECT"] == "ccdclip" and rejected.sum() == header["NREJECT"]
+    assert fraction < 1e-3
+    # then the guide's clipping, the first version's setting: only the combine reruns
+    flow.config["combine"] = {"sigma_clip": {"low": 5, "high": 5}}
+    flow.write_config()
+    assert set(flow.planned_jobs()) <= {"combine_biases", "qc_frames", "all", "plot_qc"}
+    flow.run()
     raws = sorted(glob.glob(str(realdata / camera / "*.fits*")))
     calibrated = sorted((flow.results / "calibrated").glob("*.fits"))
     assert len(calibrated) == count
@@ -80,6 +95,13 @@ def test_camera_preset_matches_ccdproc(tmp_path, realdata, camera):
     np.testing.assert_allclose(ours.data, master.data, rtol=1.2e-7, atol=1e-4)
     # a bias, calibrated, is centred on zero to well within its read noise (ALFOSC's ~32 ADU)
     assert abs(float(np.median(ours.data))) < 10
+    # the two rejections give the same master but where the guide's clipped good values
+    # or missed outliers: the typical difference is a small part of the master's noise
+    difference = default.astype(np.float64) - ours.data
+    guide_fraction = fitsio.read_header(str(flow.master))["NREJECT"] / (count * default.size)
+    print(f"{camera}: the guide's clipping rejected {100 * guide_fraction:.4f} %")
+    print(f"{camera}: ccdclip - guide: median |difference| {np.median(np.abs(difference)):.4f} ADU")
+    assert np.median(np.abs(difference)) < 0.1 * min(noise) / np.sqrt(count)
 
 
 def test_saao_preset_has_no_bias_to_select(tmp_path, realdata):
