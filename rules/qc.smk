@@ -14,6 +14,7 @@ rule qc_frames:
     resources:
         mem_mb=qc_mem_mb,
     params:
+        gain=config["gain"],
         code=script_digest("qc_frames.py"),
     script:
         "../scripts/qc_frames.py"

@@ -12,6 +12,7 @@ def main(snakemake):
             snakemake.output.frames,
             snakemake.output.night,
             logger,
+            snakemake.params.gain,
         ),
         "qc_frames",
         snakemake.log[0],

@@ -46,3 +46,14 @@ def test_workflow_writes_the_qc_tables(workflow):
     # the small camera's read noise is 4 ADU; calibration adds the noise of the per-row
     # overscan median (13 columns) and the digitisation
     assert 3.8 < float(night["read_noise_adu"]) < 4.8
+
+
+def test_gain_from_a_number_a_keyword_or_nothing():
+    from masterbias.task_qc import frame_gain
+
+    header = {"GAIN": 0.91, "ESO DET OUT1 CONAD": 1.1, "ODD": "fast"}
+    assert frame_gain(header, 2.5) == 2.5
+    assert frame_gain(header, "ESO DET OUT1 CONAD") == 1.1
+    assert frame_gain(header, "GAIN") == 0.91
+    assert frame_gain(header, "ODD") is None and frame_gain(header, "MISSING") is None
+    assert frame_gain(header, None) is None

@@ -5,6 +5,7 @@ ccdproc on the same regions, amplifier by amplifier, and the master against
 ccdproc.combine.  Skipped cleanly where ../shared is absent (a user's clone).
 """
 
+import csv
 import glob
 import warnings
 
@@ -47,6 +48,11 @@ CAMERAS = {
     "ntt_efosc2": (5, [(np.s_[:, 1023:1029], np.s_[1024:1030, :], np.s_[0:1024, 0:1023])]),
     "not_alfosc": (5, [(None, np.s_[2066:2097, :], np.s_[0:2064, 3:400])]),
 }  # fmt: skip
+
+
+# e-/ADU: Kast from PypeIt (its header says 1), Lowell AGAIN_01, EFOSC2 CONAD, ALFOSC GAIN
+GAINS = {"shane_kast_blue": 1.2, "lowell_hall42_nasa42": 4.95, "ntt_efosc2": 1.1,
+         "not_alfosc": 0.16}  # fmt: skip
 
 
 def run_preset(tmp_path, camera):
@@ -95,6 +101,10 @@ def test_camera_preset_matches_ccdproc(tmp_path, realdata, camera):
     np.testing.assert_allclose(ours.data, master.data, rtol=1.2e-7, atol=1e-4)
     # a bias, calibrated, is centred on zero to well within its read noise (ALFOSC's ~32 ADU)
     assert abs(float(np.median(ours.data))) < 10
+    # read noise in electrons from each preset's gain (a keyword, or a number)
+    night = next(csv.DictReader(open(flow.results / "qc" / "night.csv")))
+    assert float(night["gain_e_per_adu"]) == GAINS[camera]
+    assert float(night["read_noise_e"]) == pytest.approx(GAINS[camera] * min(noise), rel=0.15)
     # the two rejections give the same master but where the guide's clipped good values
     # or missed outliers: the typical difference is a small part of the master's noise
     difference = default.astype(np.float64) - ours.data

@@ -10,6 +10,7 @@ import fitsio
 import numpy as np
 
 from .fitsfile import atomic_output, cfitsio_paths
+from .noise import difference_noise
 from .stats import robust_std, sample_grid
 
 __all__ = ["frame_statistics", "write_frame_qc"]
@@ -44,19 +45,29 @@ def _number(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def frame_gain(header, gain: str | float | None) -> float | None:
+    """The gain in e-/ADU: ``gain`` itself if a number, else the header keyword it names."""
+    if gain is None or isinstance(gain, (int, float)):
+        return gain
+    return _number(header.get(gain))
+
+
 def write_frame_qc(
     paths: list[str],
     rejection_tables: list[str],
     frames_csv: str,
     night_csv: str,
     logger: logging.Logger | None = None,
+    gain: str | float | None = "GAIN",
 ) -> dict:
     """Write ``frames_csv`` (one row per calibrated bias) and ``night_csv`` (the night).
 
-    The read noise of a frame is the robust std of its difference with the next frame (the
-    last: with the one before) / sqrt(2): the fixed bias pattern cancels, the noise of both
-    frames stays.  In electrons where the header gives GAIN (e-/ADU).  All statistics use
-    a regular grid of about :data:`masterbias.stats.SAMPLE_PIXELS` pixels of each frame.
+    The read noise of a frame is the clipped std of its difference with the next frame
+    (the last: with the one before) / sqrt(2) (:func:`masterbias.noise.difference_noise`):
+    the fixed bias pattern cancels, the noise of both frames stays.  In electrons where
+    the gain is known: ``gain`` in e-/ADU, or the header keyword that holds it.  All
+    statistics use a regular grid of about :data:`masterbias.stats.SAMPLE_PIXELS` pixels of
+    each frame.
     """
     logger = logger or logging.getLogger(__name__)
     paths = sorted(paths)
@@ -79,9 +90,9 @@ def write_frame_qc(
             row.update(frame_statistics(image))
             row["rejected_fraction"] = rejected.get(row["file"])
             row["left_out"] = left_out.get(row["file"])
-            row["gain_e_per_adu"] = _number(header.get("GAIN"))
+            row["gain_e_per_adu"] = frame_gain(header, gain)
             if previous is not None and previous.shape == image.shape:
-                noise = robust_std(image - previous) / np.sqrt(2.0)
+                noise = difference_noise(previous, image)
                 pair_noise.append(noise)
                 row["pair_noise_adu"] = noise
                 if rows[-1].get("pair_noise_adu") is None:
