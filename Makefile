@@ -9,7 +9,7 @@ DEMO_RAW := demo/raw
 # `make run CONFIG=my.yaml` runs on your own data (raw_dir in my.yaml) instead of the demo.
 CONFIG ?=
 
-.PHONY: run test lint format demo bench inspect clean
+.PHONY: run test lint format demo bench inspect clean report
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,19 @@ run: $(VENV)/.run-installed
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
 endif
 
+# The report test renders the HTML report with headless Chromium (Debian's chromium);
+# as root it is installed when missing, otherwise that test says how (and fails under CI).
 test: $(VENV)/.test-installed
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		chromium >/dev/null) || echo "chromium not installed: the report test needs it"; }
 	$(BIN)/python -m pytest
+
+# The workflow (as `make run`), then its HTML report in out_dir: figures, tables, captions.
+OUT_DIR = $(shell $(BIN)/python -c "import sys, yaml; dirs = [yaml.safe_load(open(f)).get('out_dir') \
+	for f in sys.argv[1:]]; print([d for d in dirs if d][-1])" config/config.yaml $(CONFIG))
+report: run
+	$(BIN)/snakemake $(if $(CONFIG),--configfile $(CONFIG)) --report $(OUT_DIR)/report.html
 
 lint: $(VENV)/.test-installed
 	$(BIN)/snakefmt --check Snakefile rules

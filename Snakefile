@@ -10,6 +10,10 @@ include: "rules/summarize.smk"
 include: "rules/calibrate.smk"
 include: "rules/combine.smk"
 include: "rules/qc.smk"
+include: "rules/report.smk"
+
+
+report: "report/workflow.rst"
 
 
 rule all:
@@ -18,3 +22,4 @@ rule all:
         master=master_paths(),
         summary=summary_path(),
         qc=f"{OUT}/qc/frames.csv",
+        figures=figure_paths(),

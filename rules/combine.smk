@@ -3,7 +3,12 @@ rule combine_biases:
         calibrated=calibrated_paths,
     output:
         master=master_path(),
-        rejections=f"{OUT}/qc/rejections{group_suffix()}.csv",
+        rejections=report(
+            f"{OUT}/qc/rejections{group_suffix()}.csv",
+            caption="../report/rejections.rst",
+            category="Tables",
+            subcategory=report_subcategory(),
+        ),
     log:
         f"{OUT}/logs/combine_biases{group_suffix()}.log",
     benchmark:

@@ -33,6 +33,8 @@ except MasterBiasError as error:
     raise WorkflowError(f"masterbias: {error}") from None
 
 OUT = config["out_dir"].rstrip("/")
+# the QC figures of a master: one folder per group with group_by
+FIGURES = f"{OUT}/qc/figures/{{group}}" if NIGHT.groups else f"{OUT}/qc/figures"
 
 
 def script_digest(script):
@@ -59,6 +61,41 @@ def qc_mem_mb(wildcards):
     from masterbias.stats import SAMPLE_PIXELS
 
     return PYTHON_OVERHEAD_MB + 3 * 8 * SAMPLE_PIXELS // 10**6
+
+
+def figure_paths():
+    """Every figure of every master (see rules/report.smk)."""
+    from masterbias.task_figures import FIGURES as NAMES
+
+    folders = expand(FIGURES, group=sorted(NIGHT.groups)) if NIGHT.groups else [FIGURES]
+    return [f"{folder}/{name}" for folder in folders for name in NAMES.values()]
+
+
+def report_subcategory():
+    return "{group}" if NIGHT.groups else "night"
+
+
+def shown_raw(wildcards):
+    """The raw frame of the calibrated frame the figures show (the first of the master)."""
+    return NIGHT.biases[_shown_name(wildcards)].path
+
+
+def shown_raw_hdu(wildcards):
+    return NIGHT.biases[_shown_name(wildcards)].hdu
+
+
+def _shown_name(wildcards):
+    group = wildcards.get("group") if NIGHT.groups else None
+    return sorted(NIGHT.calibrated_names(group))[0]
+
+
+def figures_mem_mb(wildcards):
+    """The figures job holds one image at a time, besides the raw frame shown next to its
+    calibrated self: the raw image as stored (up to 4 bytes a pixel, and cfitsio's copy of
+    a decompressed .gz) and the float32 calibrated frame; plus matplotlib (about 100 MB).
+    """
+    rows, columns = NIGHT.biases[_shown_name(wildcards)].shape
+    return PYTHON_OVERHEAD_MB + 100 + rows * columns * (2 * 4 + 4) // 10**6
 
 
 def group_suffix():

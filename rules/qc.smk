@@ -3,8 +3,14 @@ rule qc_frames:
         calibrated=[f"{OUT}/calibrated/{name}" for name in NIGHT.calibrated_names()],
         rejections=rejection_tables(),
     output:
-        frames=f"{OUT}/qc/frames.csv",
-        night=f"{OUT}/qc/night.csv",
+        frames=report(
+            f"{OUT}/qc/frames.csv", caption="../report/frames.rst", category="Tables"
+        ),
+        night=report(
+            f"{OUT}/qc/night.csv",
+            caption="../report/night_table.rst",
+            category="Tables",
+        ),
     log:
         f"{OUT}/logs/qc_frames.log",
     benchmark:

@@ -2,7 +2,9 @@ rule summarize_frames:
     input:
         raw=NIGHT.raw_paths,
     output:
-        summary=summary_path(),
+        summary=report(
+            summary_path(), caption="../report/summary.rst", category="Tables"
+        ),
     log:
         f"{OUT}/logs/summarize_frames.log",
     benchmark:

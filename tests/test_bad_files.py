@@ -99,6 +99,7 @@ def test_truncated_gzip_fails_its_job_keeps_the_others_and_exclude_redoes_only_t
     assert flow.planned_jobs() == {
         "combine_biases": 1,
         "qc_frames": 1,
+        "plot_figures": 1,
         "summarize_frames": 1,
         "all": 1,
     }

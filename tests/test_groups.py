@@ -46,6 +46,7 @@ def test_one_master_per_group(mixed):
     )
     assert mixed.planned_jobs() == {
         "calibrate_frame": 1, "combine_biases": 1, "qc_frames": 1, "summarize_frames": 1, "all": 1,
+        "plot_figures": 2,  # the other group's too: its night figure reads qc/frames.csv
     }  # fmt: skip
 
 

@@ -140,7 +140,7 @@ def test_a_failing_job_under_slurm_names_the_file_and_a_rerun_submits_only_what_
     submitted = re.findall(r"rule (\w+):\n", text.replace("localrule", "rule"))
     # the summary was made from the broken file (or not at all): it is redone too
     expected = ["calibrate_frame"] * (5 - len(done_before))
-    expected += ["combine_biases", "qc_frames", "summarize_frames", "all"]
+    expected += ["combine_biases", "qc_frames", "plot_figures", "summarize_frames", "all"]
     assert sorted(submitted) == sorted(expected), text[-3000:]
     with capsys.disabled():
         print(f"\nSLURM rerun after the fix: {', '.join(slurm_job_ids(text))}")

@@ -18,6 +18,7 @@ ONE_FRAME_RERUN = {
     "calibrate_frame": 1,
     "combine_biases": 1,
     "qc_frames": 1,
+    "plot_figures": 1,
     "summarize_frames": 1,
     "all": 1,
 }
@@ -126,6 +127,7 @@ def test_changing_the_overscan_region_reruns_every_frame(workflow):
         "calibrate_frame": 5,
         "combine_biases": 1,
         "qc_frames": 1,
+        "plot_figures": 1,
         "all": 1,
     }
 
@@ -134,11 +136,16 @@ def test_changing_only_the_combination_reruns_only_the_combine(workflow):
     workflow.run()
     workflow.config["combine"]["method"] = "median"
     workflow.write_config()
-    assert workflow.planned_jobs() == {"combine_biases": 1, "qc_frames": 1, "all": 1}
+    assert workflow.planned_jobs() == {
+        "combine_biases": 1,
+        "qc_frames": 1,
+        "plot_figures": 1,
+        "all": 1,
+    }
 
 
 def copy_workflow(destination):
-    for name in ("Snakefile", "rules", "scripts", "config", "envs"):
+    for name in ("Snakefile", "rules", "scripts", "config", "envs", "report"):
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__py*"))
@@ -150,8 +157,17 @@ def copy_workflow(destination):
 @pytest.mark.parametrize(
     "module, expected",
     [
-        ("combine.py", {"combine_biases": 1, "qc_frames": 1, "all": 1}),
-        ("overscan.py", {"calibrate_frame": 5, "combine_biases": 1, "qc_frames": 1, "all": 1}),
+        ("combine.py", {"combine_biases": 1, "qc_frames": 1, "plot_figures": 1, "all": 1}),
+        (
+            "overscan.py",
+            {
+                "calibrate_frame": 5,
+                "combine_biases": 1,
+                "qc_frames": 1,
+                "plot_figures": 1,
+                "all": 1,
+            },
+        ),  # fmt: skip
         ("discovery.py", {"summarize_frames": 1, "all": 1}),
     ],
 )

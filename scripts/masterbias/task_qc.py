@@ -16,7 +16,7 @@ from .stats import robust_std, sample_grid
 __all__ = ["frame_statistics", "write_frame_qc"]
 
 FRAME_COLUMNS = [
-    "file", "overscan_level_adu", "overscan_noise_adu", "mean_adu", "median_adu",
+    "file", "date_obs", "overscan_level_adu", "overscan_noise_adu", "mean_adu", "median_adu",
     "robust_std_adu", "rejected_fraction", "pair_noise_adu", "gain_e_per_adu",
     "read_noise_e", "left_out",
 ]  # fmt: skip
@@ -85,6 +85,7 @@ def write_frame_qc(
         for index, path in enumerate(literal):
             image, header = read_grid(path)
             row = {"file": os.path.basename(paths[index])}
+            row["date_obs"] = header.get("DATE-OBS")
             row["overscan_level_adu"] = _number(header.get("OVSCLEV1"))
             row["overscan_noise_adu"] = _number(header.get("OVSCRMS1"))
             row.update(frame_statistics(image))

@@ -1,0 +1,237 @@
+"""The QC figures: pure functions from arrays to matplotlib figures.
+
+Each function takes numbers (no file names, no Snakemake) and returns a
+:class:`matplotlib.figure.Figure` drawn on the Agg canvas, so nothing depends on a display
+or on pyplot's global state.  Images are shown with a robust percentile stretch and, when
+larger than about :data:`DISPLAY_PIXELS` on a side, binned first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .stats import robust_std, sample_grid
+
+__all__ = [
+    "DISPLAY_PIXELS", "bin_image", "stretch", "raw_and_calibrated", "histogram_edges",
+    "pixel_histogram",
+    "overscan_along_rows", "master_with_profiles", "rejection_map", "night_trends",
+    "save_png",
+]  # fmt: skip
+
+#: Images are binned to at most about this many pixels on a side before they are drawn.
+DISPLAY_PIXELS = 1024
+
+
+def bin_image(image: np.ndarray, limit: int = DISPLAY_PIXELS, how: str = "mean") -> np.ndarray:
+    """Bin ``image`` by the smallest whole factor that leaves at most ``limit`` pixels on a
+    side; ``how`` is ``'mean'`` (images) or ``'sum'`` (counts: nothing binned away).
+
+    Rows and columns that do not fill a last bin are dropped.
+    """
+    factor = max(1, -(-max(image.shape) // limit))
+    if factor == 1:
+        return np.asarray(image, dtype=np.float64)
+    rows, cols = image.shape[0] // factor, image.shape[1] // factor
+    # a view in the stored type, reduced in float64: no float64 copy of the whole image
+    blocks = image[: rows * factor, : cols * factor].reshape(rows, factor, cols, factor)
+    reduce = blocks.sum if how == "sum" else blocks.mean
+    return reduce(axis=(1, 3), dtype=np.float64)
+
+
+def stretch(image: np.ndarray, low: float = 1.0, high: float = 99.0) -> tuple[float, float]:
+    """Display limits: the ``low`` and ``high`` percentiles of the finite pixels."""
+    finite = image[np.isfinite(image)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    vmin, vmax = np.percentile(finite, [low, high])
+    return float(vmin), float(vmax if vmax > vmin else vmin + 1.0)
+
+
+def _figure(width: float, height: float) -> Figure:
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _show(figure: Figure, axes, image: np.ndarray, title: str, label: str = "ADU"):
+    """Draw ``image`` binned for display, axes in the image's own pixel numbers."""
+    binned = bin_image(image)
+    vmin, vmax = stretch(binned)
+    extent = (0.5, image.shape[1] + 0.5, 0.5, image.shape[0] + 0.5)
+    shown = axes.imshow(binned, origin="lower", cmap="gray", vmin=vmin, vmax=vmax,
+                        interpolation="nearest", aspect="auto", extent=extent)  # fmt: skip
+    axes.set_title(title if binned.shape == image.shape else f"{title} (binned)")
+    axes.set_xlabel("column")
+    axes.set_ylabel("row")
+    figure.colorbar(shown, ax=axes, label=label, shrink=0.9)
+    return shown
+
+
+def raw_and_calibrated(raw: np.ndarray, calibrated: np.ndarray, name: str) -> Figure:
+    """The guide's figure: a raw bias next to the same frame calibrated, each with its
+    own 1-99 % stretch."""
+    figure = _figure(12, 5.5)
+    left, right = figure.subplots(1, 2)
+    _show(figure, left, raw, f"raw {name}")
+    _show(figure, right, calibrated, "overscan subtracted, trimmed")
+    return figure
+
+
+def histogram_edges(sample: np.ndarray, low: float, high: float, bins: int = 200) -> np.ndarray:
+    """About ``bins`` bins from ``low`` to ``high``; for digitised values (whole or half
+    ADU after a per-row median) the bins are whole numbers of that step, centred on the
+    values, so that no bin is empty by construction."""
+    step = (high - low) / bins
+    for quantum in (1.0, 0.5):
+        if np.all(sample * (1.0 / quantum) == np.round(sample * (1.0 / quantum))):
+            step = max(1, round(step / quantum)) * quantum
+            first = np.floor(low / quantum) * quantum - quantum / 2
+            return np.arange(first, high + step, step)
+    return np.linspace(low, high, bins + 1)
+
+
+def pixel_histogram(image: np.ndarray, name: str) -> Figure:
+    """Histogram of all of a calibrated frame's pixels (log counts), its median and robust
+    standard deviation (from a grid of :data:`masterbias.stats.SAMPLE_PIXELS`) marked.
+
+    The counts are accumulated over blocks of rows, so no copy of the image is made.
+    """
+    sample = image[sample_grid(image.shape)].astype(np.float64)
+    sample = sample[np.isfinite(sample)]
+    median, spread = float(np.median(sample)), robust_std(sample)
+    low, high = np.percentile(sample, [0.01, 99.99])
+    low, high = min(low, median - 6 * spread), max(high, median + 6 * spread)
+    edges = histogram_edges(sample, low, high)
+    counts = np.zeros(edges.size - 1, dtype=np.int64)
+    for first in range(0, image.shape[0], 256):
+        counts += np.histogram(image[first : first + 256], bins=edges)[0]
+    figure = _figure(8, 4.5)
+    axes = figure.subplots()
+    axes.stairs(counts, edges, fill=True, color="0.4")
+    axes.set_yscale("log")
+    axes.axvline(median, color="C1", label=f"median {median:.2f} ADU")
+    for sign in (-1, 1):
+        axes.axvline(median + sign * spread, color="C0", linestyle="--",
+                     label=f"±1 robust σ ({spread:.2f} ADU)" if sign > 0 else None)  # fmt: skip
+    axes.set_xlabel("calibrated value (ADU)")
+    axes.set_ylabel("pixels")
+    axes.set_title(f"{name}: pixel values")
+    axes.legend()
+    return figure
+
+
+def overscan_along_rows(levels: dict[str, Sequence[tuple[str, np.ndarray, np.ndarray]]]) -> Figure:
+    """The overscan level subtracted from each row, one line per frame and amplifier.
+
+    Parameters
+    ----------
+    levels : dict
+        Frame name -> list of (amplifier, raw row numbers, levels in ADU).
+    """
+    figure = _figure(10, 5)
+    axes = figure.subplots()
+    for index, (name, amplifiers) in enumerate(sorted(levels.items())):
+        for amp, rows, values in amplifiers:
+            label = name if len(amplifiers) == 1 else f"{name} amp {amp}"
+            axes.plot(rows, values, linewidth=0.7, color=f"C{index % 10}",
+                      label=label if len(levels) <= 12 else None)  # fmt: skip
+    axes.set_xlabel("raw row")
+    axes.set_ylabel("overscan level subtracted (ADU)")
+    axes.set_title(f"overscan level along the rows, {len(levels)} frames")
+    if 0 < len(levels) <= 12:
+        axes.legend(fontsize="small", ncol=2)
+    return figure
+
+
+def master_with_profiles(master: np.ndarray, frames: int) -> Figure:
+    """The master bias, with the mean of each row (right) and of each column (below)."""
+    figure = _figure(10, 9)
+    grid = figure.add_gridspec(2, 2, width_ratios=(4, 1), height_ratios=(4, 1))
+    image = figure.add_subplot(grid[0, 0])
+    _show(figure, image, master, f"master bias ({frames} frames)")
+    rows = figure.add_subplot(grid[0, 1])
+    row_means = np.mean(master, axis=1, dtype=np.float64)
+    rows.plot(row_means, np.arange(row_means.size) + 1, linewidth=0.7)
+    rows.set_xlabel("row mean (ADU)")
+    rows.set_ylabel("row")
+    columns = figure.add_subplot(grid[1, 0])
+    column_means = np.mean(master, axis=0, dtype=np.float64)
+    columns.plot(np.arange(column_means.size) + 1, column_means, linewidth=0.7)
+    columns.set_xlabel("column")
+    columns.set_ylabel("column mean (ADU)")
+    return figure
+
+
+def rejection_map(counts: np.ndarray, frames: int) -> Figure:
+    """Where values were rejected in the combination: the count per pixel (binned by
+    summing, so that no rejection disappears), and the total fraction in the title."""
+    total = int(np.sum(counts, dtype=np.int64))
+    fraction = total / (counts.size * frames) if counts.size and frames else 0.0
+    binned = bin_image(counts, how="sum")
+    figure = _figure(8, 7)
+    axes = figure.subplots()
+    shown = axes.imshow(binned, origin="lower", cmap="magma", vmin=0,
+                        vmax=max(1.0, float(binned.max())), interpolation="nearest",
+                        aspect="auto")  # fmt: skip
+    figure.colorbar(shown, ax=axes, label="values rejected" + (" per bin" if binned.shape !=
+                    counts.shape else ""), shrink=0.9)  # fmt: skip
+    axes.set_title(f"rejected: {total} of {counts.size * frames} values ({100 * fraction:.4f} %)")
+    axes.set_xlabel("column")
+    axes.set_ylabel("row")
+    return figure
+
+
+def night_trends(rows: list[dict]) -> Figure:
+    """Level and noise of every frame through the night.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One per frame, in time order: ``time`` (hours from the first frame, or the frame's
+        index when the headers carry no date), ``overscan_level_adu``, ``median_adu``,
+        ``robust_std_adu``, ``pair_noise_adu`` (numbers or None) and ``left_out`` (the
+        reason, or empty).
+    """
+    figure = _figure(10, 7)
+    level, noise = figure.subplots(2, 1, sharex=True)
+    times = np.array([row["time"] for row in rows], dtype=np.float64)
+    dated = all(row.get("dated") for row in rows)
+    unit = "hours"
+    if dated and times.size and np.nanmax(times) < 2.0:  # a short series: minutes
+        times, unit = times * 60.0, "minutes"
+    out = np.array([bool(row.get("left_out")) for row in rows])
+
+    def series(key):
+        return np.array([np.nan if row.get(key) is None else row[key] for row in rows], float)
+
+    for axes, keys in (
+        (level, (("overscan_level_adu", "overscan level"),)),
+        (noise, (("robust_std_adu", "robust std"), ("pair_noise_adu", "read noise (pairs)"))),
+    ):
+        for key, label in keys:
+            values = series(key)
+            axes.plot(times[~out], values[~out], "o-", markersize=4, label=label)
+            if out.any():
+                axes.plot(times[out], values[out], "x", color="red", markersize=9,
+                          label=f"{label}: left out")  # fmt: skip
+        axes.legend(fontsize="small")
+    median = level.twinx()
+    median.plot(times, series("median_adu"), "s", color="C2", markersize=3,
+                label="calibrated median")  # fmt: skip
+    median.set_ylabel("calibrated median (ADU)", color="C2")
+    level.set_ylabel("overscan level (ADU)")
+    noise.set_ylabel("noise (ADU)")
+    noise.set_xlabel(f"{unit} since the first frame" if dated else "frame (no DATE-OBS)")
+    level.set_title(f"{len(rows)} frames through the night ({int(out.sum())} left out)")
+    return figure
+
+
+def save_png(figure: Figure, path: str | os.PathLike) -> None:
+    """Write ``figure`` as PNG to ``path`` (the caller makes it atomic)."""
+    figure.savefig(path, format="png", dpi=100)
