@@ -113,6 +113,11 @@ def bench_night(root: Path, n_bias: int, repeats: int) -> tuple[str, dict]:
             "--directory", str(out), "--cores", "2", "--quiet", "all",
             "--config", f"raw_dir={raw}", "out_dir=results",
         ],
+        "workflow, master only (no QC, no figures)": lambda out: [
+            PYTHON, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+            "--directory", str(out), "--cores", "2", "--quiet", "all",
+            "--config", f"raw_dir={raw}", "out_dir=results", "--until", "combine_biases",
+        ],
         "workflow, the guide's clipping": lambda out: [
             PYTHON, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
             "--directory", str(out), "--cores", "2", "--quiet", "all",

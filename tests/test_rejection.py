@@ -211,3 +211,21 @@ def test_the_workflow_rejects_a_cosmic_ray_by_default(tmp_path, small_night):
         fitsio.read_header(str(flow.results / "calibrated" / biases[0].name))["OVSCLEV1"],
         atol=1e-3,
     )
+
+
+def test_a_long_night_is_measured_on_a_few_pairs_read_once():
+    rng = np.random.default_rng(1)
+    frames = rng.normal(0, 3.0, (100, 30, 40))
+    reads = []
+
+    def read_grid(index, rows, cols):
+        reads.append(index)
+        return frames[index][rows, cols]
+
+    regions = AmplifierRegions.from_header({}, (30, 40))
+    model = measure_noise(read_grid, 100, regions, (30, 40))
+    assert model.source == "median of 16 frame differences"
+    assert len(reads) == 32 and model.sigmas[0] == pytest.approx(3.0, rel=0.05)
+    reads.clear()
+    measure_noise(read_grid, 5, regions, (30, 40))
+    assert reads == [0, 1, 2, 3, 4]

@@ -269,7 +269,11 @@ def combine_stack(
     """
     rejected = reject_mask(stack, settings, spread, labels)
     n_frames = stack.shape[-1]
-    n_rejected = rejected.sum(axis=-1)
+    # rejections are rare: count them from their flat positions, not with reductions over
+    # the short frame axis of the whole band
+    where = np.flatnonzero(rejected)
+    n_rejected = np.bincount(where // n_frames, minlength=rejected.size // n_frames)
+    n_rejected = n_rejected.reshape(stack.shape[:-1])
     kept = n_frames - n_rejected
     mask = kept == 0
 
@@ -306,7 +310,5 @@ def combine_stack(
         data = np.where(mask, 0.0, data)
         data[mask] = median_last_axis(stack[mask])
         uncertainty = np.where(mask, 0.0, uncertainty)
-    # rejections are rare: count them from their flat positions, not with a reduction
-    # over the short frame axis of the whole band
-    per_frame = np.bincount(np.flatnonzero(rejected) % n_frames, minlength=n_frames)
+    per_frame = np.bincount(where % n_frames, minlength=n_frames)
     return CombinedBand(data, uncertainty, mask, n_rejected, per_frame)

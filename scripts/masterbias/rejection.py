@@ -61,15 +61,17 @@ def clip_with_spread(
     # against (else one unrejectable low value makes every good value look high).
     limits = (float(high if low is None else low), float(low if high is None else high))
 
-    finite = np.isfinite(values).all(axis=1)
+    # First pass over every pixel with reductions only (no temporary of the stack's size):
+    # the most deviant value of a pixel is its largest or its smallest, and a NaN or an
+    # infinity shows in them too.
+    largest, smallest = values.max(axis=1), values.min(axis=1)
+    finite = np.isfinite(largest) & np.isfinite(smallest)
     if frames >= 3:
-        # First pass over every pixel with reductions only (no temporary of the stack's
-        # size): the most deviant value of a pixel is its largest or its smallest.
         mean = values.sum(axis=1, dtype=np.float64) / frames
         scale = np.sqrt(frames / (frames - 1.0)) / spread
         with np.errstate(invalid="ignore", divide="ignore"):
-            above = (values.max(axis=1) - mean) * scale / limits[1]
-            below = (mean - values.min(axis=1)) * scale / limits[0]
+            above = (largest - mean) * scale / limits[1]
+            below = (mean - smallest) * scale / limits[0]
             suspect = (np.maximum(above, below) > 1.0) & finite
         del mean, scale, above, below
     else:

@@ -137,18 +137,65 @@ def frame_shape(path: str | Path, name: str | Path | None = None) -> tuple[int, 
     return dims[0], dims[1], abs(bitpix) // 8
 
 
-def read_band(paths: list[str], first_row: int, end_row: int) -> np.ndarray:
+class OpenFrames:
+    """The calibrated frames, kept open by each thread that reads bands of them.
+
+    A band reads a few rows of every frame; opening a FITS file (parsing its header) costs
+    more than that, and a run has bands x frames reads.  Each thread keeps its own handles
+    (fitsio holds the GIL, and no handle is shared between threads), at most
+    ``per_thread`` of them; frames beyond that are opened for each band.  ``close()``
+    closes them all.
+    """
+
+    def __init__(self, paths: list[str], per_thread: int):
+        self.paths = list(paths)
+        self.per_thread = per_thread
+        self._local = threading.local()
+        self._opened = []
+        self._lock = threading.Lock()
+
+    def rows(self, index: int, first_row: int, end_row: int) -> np.ndarray:
+        """Rows ``first_row:end_row`` of frame ``index``."""
+        handles = self._local.__dict__.setdefault("handles", {})
+        fits = handles.get(index)
+        if fits is None and len(handles) >= self.per_thread:
+            with fitsio.FITS(self.paths[index]) as once:
+                return once[0][first_row:end_row, :]
+        if fits is None:
+            fits = handles[index] = fitsio.FITS(self.paths[index])
+            with self._lock:
+                self._opened.append(fits)
+        return fits[0][first_row:end_row, :]
+
+    def close(self) -> None:
+        with self._lock:
+            for fits in self._opened:
+                fits.close()
+            self._opened.clear()
+
+
+def open_files_per_thread(workers: int, spare: int = 64) -> int:
+    """How many files each of ``workers`` threads may keep open: the process's limit on
+    open files, less ``spare`` for everything else, shared out."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 4096
+    return max(0, (soft - spare) // max(1, workers))
+
+
+def read_band(frames: OpenFrames, first_row: int, end_row: int) -> np.ndarray:
     """Rows ``first_row:end_row`` of every frame as one ``(rows, columns, frames)`` stack.
 
     Frames go on the last axis, so that each pixel's values are contiguous for the
     per-pixel partial sorts; the stack keeps the files' float type.
     """
     stack = None
-    for index, path in enumerate(paths):
-        with fitsio.FITS(path) as fits:
-            rows = fits[0][first_row:end_row, :]
+    for index in range(len(frames.paths)):
+        rows = frames.rows(index, first_row, end_row)
         if stack is None:
-            stack = np.empty(rows.shape + (len(paths),), dtype=rows.dtype.newbyteorder("="))
+            stack = np.empty(rows.shape + (len(frames.paths),), dtype=rows.dtype.newbyteorder("="))
         stack[:, :, index] = rows
     return stack
 
@@ -165,8 +212,8 @@ class _FrameTally:
             self.counts += rejected_per_frame
 
 
-def _combine_band(paths, first_row, end_row, settings, tally, regions, noise) -> np.ndarray:
-    stack = read_band(paths, first_row, end_row)
+def _combine_band(frames, first_row, end_row, settings, tally, regions, noise) -> np.ndarray:
+    stack = read_band(frames, first_row, end_row)
     columns = stack.shape[1]
     labels = regions.labels(np.arange(first_row, end_row), np.arange(columns))
     spread = noise.spread(first_row, end_row, columns) if noise is not None else None
@@ -264,9 +311,10 @@ def _stack_and_combine(paths, names, output, settings, mem_limit, workers, heade
                                "comment": "amp noise of one frame, ADU (measured)"})  # fmt: skip
 
     tally = _FrameTally(len(paths))
+    frames = OpenFrames(paths, open_files_per_thread(plan.workers))
     bands = [
         da.from_delayed(
-            dask.delayed(_combine_band)(list(paths), first, end, settings, tally, regions, noise),
+            dask.delayed(_combine_band)(frames, first, end, settings, tally, regions, noise),
             shape=(len(PLANES), end - first, shape[1]),
             dtype=np.float32,
         )
@@ -289,7 +337,12 @@ def _stack_and_combine(paths, names, output, settings, mem_limit, workers, heade
             fits.create_image_hdu(dims=list(shape), dtype="u1", extname="MASK")
             fits.create_image_hdu(dims=list(shape), dtype="i2", extname="REJECTED")
             writer = _BandWriter(fits)
-            da.store(combined, writer, lock=False, scheduler="threads", num_workers=plan.workers)
+            try:
+                da.store(
+                    combined, writer, lock=False, scheduler="threads", num_workers=plan.workers
+                )
+            finally:
+                frames.close()
             fits[0].write_key("NREJECT", writer.rejected, comment="values rejected in all")
     return {
         "plan": plan,
