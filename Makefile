@@ -9,7 +9,7 @@ DEMO_RAW := demo/raw
 # `make run CONFIG=my.yaml` runs on your own data (raw_dir in my.yaml) instead of the demo.
 CONFIG ?=
 
-.PHONY: run test lint format demo bench inspect clean report
+.PHONY: run test test-run lint format demo bench inspect clean report
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +32,26 @@ $(DEMO_RAW)/.complete: scripts/masterbias/synth.py $(VENV)/.run-installed
 
 demo: $(DEMO_RAW)/.complete
 
+# The small night of .test/config/config.yaml (the workflow catalog's habit).
+TEST_RAW := .test/raw
+$(TEST_RAW)/.complete: scripts/masterbias/synth.py $(VENV)/.run-installed
+	rm -rf $(TEST_RAW)
+	PYTHONPATH=scripts $(BIN)/python -m masterbias.synth $(TEST_RAW) \
+		--camera small --biases 5 --flats 1 --lights 1 --no-compress
+	touch $@
+
+TEST_RUN = $(BIN)/snakemake --snakefile Snakefile --directory .test \
+	--configfile .test/config/config.yaml
+
+test-run: $(TEST_RAW)/.complete
+	$(TEST_RUN) --cores $(CORES)
+
 ifeq ($(CONFIG),)
 run: $(DEMO_RAW)/.complete
 	$(BIN)/snakemake --cores $(CORES)
 else
 run: $(VENV)/.run-installed
+	PYTHONPATH=scripts $(BIN)/python -m masterbias.config --check config/config.yaml $(CONFIG)
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
 endif
 
@@ -54,7 +69,8 @@ OUT_DIR = $(shell $(BIN)/python -c "import sys, yaml; dirs = [yaml.safe_load(ope
 report: run
 	$(BIN)/snakemake $(if $(CONFIG),--configfile $(CONFIG)) --report $(OUT_DIR)/report.html
 
-lint: $(VENV)/.test-installed
+lint: $(VENV)/.test-installed $(TEST_RAW)/.complete
+	$(TEST_RUN) --lint
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/ruff check scripts tests benchmarks
 	$(BIN)/ruff format --check scripts tests benchmarks
@@ -64,7 +80,7 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff format scripts tests benchmarks
 
 clean:
-	rm -rf results demo .snakemake
+	rm -rf results demo .snakemake .test/raw .test/results .test/.snakemake
 
 # The benchmark of README "Performance": the workflow side by side with the guide's
 # ccdproc code and, where it can be installed (Debian's iraf, iraf-noao), IRAF.

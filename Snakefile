@@ -19,7 +19,4 @@ report: "report/workflow.rst"
 rule all:
     default_target: True
     input:
-        master=master_paths(),
-        summary=summary_path(),
-        qc=f"{OUT}/qc/frames.csv",
-        figures=figure_paths(),
+        all_products(),

@@ -182,7 +182,8 @@ import json, sys, fitsio
 from masterbias.combine import CombineSettings
 from masterbias.stacking import stack_and_combine
 paths, output, limit, workers = json.loads(sys.argv[1])
-outcome = stack_and_combine(paths, output, CombineSettings(), limit, workers, fitsio.FITSHDR())
+settings = CombineSettings.default()
+outcome = stack_and_combine(paths, output, settings, limit, workers, fitsio.FITSHDR())
 """
 
 READ_ONCE = """

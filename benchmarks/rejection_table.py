@@ -23,12 +23,14 @@ from masterbias.noise import AmplifierRegions, measure_noise  # noqa: E402
 from masterbias.synth import make_outlier_stack, score_rejection  # noqa: E402
 
 MODES = {
-    "ccdclip 4/4 (default)": CombineSettings(),
-    "avsigclip 4/4": CombineSettings(reject="avsigclip"),
-    "minmax 1/1": CombineSettings(reject="minmax"),
-    "ccdproc 5/5 (the guide)": CombineSettings("average", "ccdproc", 5.0, 5.0),
-    "ccdproc 3/3": CombineSettings("average", "ccdproc", 3.0, 3.0),
-    "none": CombineSettings(reject="none"),
+    "ccdclip 4/4 (default)": CombineSettings.default(),
+    "avsigclip 4/4": CombineSettings.default(reject="avsigclip"),
+    "minmax 1/1": CombineSettings.default(reject="minmax"),
+    "ccdproc 5/5 (the guide)": CombineSettings.default(
+        method="average", reject="ccdproc", low=5.0, high=5.0
+    ),
+    "ccdproc 3/3": CombineSettings.default(method="average", reject="ccdproc", low=3.0, high=3.0),
+    "none": CombineSettings.default(reject="none"),
 }
 
 

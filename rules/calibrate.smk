@@ -1,23 +1,23 @@
 rule calibrate_frame:
     input:
-        raw=raw_bias,
+        raw=raw_frame,
     output:
-        calibrated=f"{OUT}/calibrated/{{name}}",
+        calibrated=path("calibrated"),
     log:
-        f"{OUT}/logs/calibrate_frame/{{name}}.log",
+        log_path("calibrate_frame/{frame}"),
     benchmark:
-        f"{OUT}/benchmarks/calibrate_frame/{{name}}.tsv"
-    wildcard_constraints:
-        name="[^/]+",
+        benchmark_path("calibrate_frame/{frame}")
     conda:
         "../envs/masterbias.yaml"
     threads: 1
     resources:
-        mem_mb=calibrate_mem_mb,
-        runtime=calibrate_runtime,
+        mem_mb=RESOURCES.calibrate_mem_mb,
+        runtime=RESOURCES.calibrate_runtime,
     params:
-        layout=layout_params(),
+        layout=LAYOUT,
+        extensions=config["extensions"],
         dtype=config["output_dtype"],
+        raw=raw_fingerprint,
         code=script_digest("calibrate_frame.py"),
     script:
         "../scripts/calibrate_frame.py"

@@ -1,28 +1,25 @@
 rule combine_biases:
     input:
-        calibrated=calibrated_paths,
+        calibrated=calibrated_frames,
     output:
-        master=master_path(),
-        rejections=report(
-            f"{OUT}/qc/rejections{group_suffix()}.csv",
-            caption="../report/rejections.rst",
-            category="Tables",
-            subcategory=report_subcategory(),
-        ),
+        master=path("master"),
+        record=path("combine_record"),
     log:
-        f"{OUT}/logs/combine_biases{group_suffix()}.log",
+        log_path("combine_biases{group}"),
     benchmark:
-        f"{OUT}/benchmarks/combine_biases{group_suffix()}.tsv"
-    wildcard_constraints:
-        group="[^/]+",
+        benchmark_path("combine_biases{group}")
     conda:
         "../envs/masterbias.yaml"
-    threads: combine_threads
+    threads: RESOURCES.combine_threads
     resources:
-        mem_mb=combine_mem_mb,
-        runtime=combine_runtime,
+        mem_mb=RESOURCES.combine_mem_mb,
+        runtime=RESOURCES.combine_runtime,
     params:
-        combine=config["combine"],
+        frames=frame_times,
+        combine={
+            key: config["combine"][key]
+            for key in ("method", "reject", "reject_frames")
+        },
         code=script_digest("combine_biases.py"),
     script:
         "../scripts/combine_biases.py"

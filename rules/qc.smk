@@ -1,26 +1,28 @@
 rule qc_frames:
     input:
-        calibrated=[f"{OUT}/calibrated/{name}" for name in NIGHT.calibrated_names()],
-        rejections=rejection_tables(),
+        records=expand(path("combine_record"), group=master_slots()),
     output:
         frames=report(
-            f"{OUT}/qc/frames.csv", caption="../report/frames.rst", category="Tables"
+            path("frames_table"), caption="../report/frames.rst", category="Tables"
         ),
         night=report(
-            f"{OUT}/qc/night.csv",
-            caption="../report/night_table.rst",
+            path("night_table"), caption="../report/night_table.rst", category="Tables"
+        ),
+        rejections=report(
+            path("rejections_table"),
+            caption="../report/rejections.rst",
             category="Tables",
         ),
     log:
-        f"{OUT}/logs/qc_frames.log",
+        log_path("qc_frames"),
     benchmark:
-        f"{OUT}/benchmarks/qc_frames.tsv"
+        benchmark_path("qc_frames")
+    localrule: True
     conda:
         "../envs/masterbias.yaml"
-    resources:
-        mem_mb=qc_mem_mb,
     params:
-        gain=config["gain"],
+        groups=PLAN.masters,
+        frames=lambda wildcards: frame_facts(),
         code=script_digest("qc_frames.py"),
     script:
         "../scripts/qc_frames.py"

@@ -1,58 +1,57 @@
 rule plot_figures:
     input:
-        calibrated=calibrated_paths,
+        calibrated=calibrated_frames,
         raw=shown_raw,
-        master=master_path(),
-        frames=f"{OUT}/qc/frames.csv",
+        master=path("master"),
+        record=path("combine_record"),
     output:
         raw_vs_calibrated=report(
-            f"{FIGURES}/raw_vs_calibrated.png",
+            path("figure", figure="raw_vs_calibrated"),
             caption="../report/raw_vs_calibrated.rst",
             category="Figures",
-            subcategory=report_subcategory(),
+            subcategory="{group}",
         ),
         histogram=report(
-            f"{FIGURES}/histogram.png",
+            path("figure", figure="histogram"),
             caption="../report/histogram.rst",
             category="Figures",
-            subcategory=report_subcategory(),
+            subcategory="{group}",
         ),
         overscan_rows=report(
-            f"{FIGURES}/overscan_rows.png",
+            path("figure", figure="overscan_rows"),
             caption="../report/overscan_rows.rst",
             category="Figures",
-            subcategory=report_subcategory(),
+            subcategory="{group}",
         ),
         master=report(
-            f"{FIGURES}/master.png",
+            path("figure", figure="master"),
             caption="../report/master.rst",
             category="Figures",
-            subcategory=report_subcategory(),
+            subcategory="{group}",
         ),
         rejected=report(
-            f"{FIGURES}/rejected.png",
+            path("figure", figure="rejected"),
             caption="../report/rejected.rst",
             category="Figures",
-            subcategory=report_subcategory(),
+            subcategory="{group}",
         ),
         night=report(
-            f"{FIGURES}/night.png",
+            path("figure", figure="night"),
             caption="../report/night.rst",
             category="Figures",
-            subcategory=report_subcategory(),
+            subcategory="{group}",
         ),
     log:
-        f"{OUT}/logs/plot_figures{group_suffix()}.log",
+        log_path("plot_figures{group}"),
     benchmark:
-        f"{OUT}/benchmarks/plot_figures{group_suffix()}.tsv"
-    wildcard_constraints:
-        group="[^/]+",
+        benchmark_path("plot_figures{group}")
     conda:
         "../envs/masterbias.yaml"
     resources:
-        mem_mb=figures_mem_mb,
+        mem_mb=RESOURCES.figures_mem_mb,
     params:
         raw_hdu=shown_raw_hdu,
+        frames=frame_times,
         code=script_digest("plot_figures.py"),
     script:
         "../scripts/plot_figures.py"

@@ -1,19 +1,19 @@
 rule summarize_frames:
     input:
-        raw=NIGHT.raw_paths,
+        raw=lambda wildcards: [frame.path for frame in PLAN.frames],
     output:
         summary=report(
-            summary_path(), caption="../report/summary.rst", category="Tables"
+            path("summary"), caption="../report/summary.rst", category="Tables"
         ),
     log:
-        f"{OUT}/logs/summarize_frames.log",
+        log_path("summarize_frames"),
     benchmark:
-        f"{OUT}/benchmarks/summarize_frames.tsv"
+        benchmark_path("summarize_frames")
     localrule: True
     conda:
         "../envs/masterbias.yaml"
     params:
-        select=config["select"],
+        rows=lambda wildcards: summary_rows(),
         code=script_digest("summarize_frames.py"),
     script:
         "../scripts/summarize_frames.py"

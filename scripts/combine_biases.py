@@ -1,6 +1,7 @@
 """Snakemake job: combine the calibrated biases into the master bias, in row bands."""
 
 from masterbias.jobs import run_job
+from masterbias.resources import working_bytes
 from masterbias.task_combine import combine_files
 
 
@@ -8,11 +9,13 @@ def main(snakemake):
     run_job(
         lambda logger: combine_files(
             list(snakemake.input.calibrated),
+            snakemake.params.frames,
             snakemake.output.master,
+            snakemake.output.record,
             snakemake.params.combine,
+            working_bytes(snakemake.resources.mem_mb),
             snakemake.threads,
             logger,
-            snakemake.output.rejections,
         ),
         "combine_biases",
         snakemake.log[0],

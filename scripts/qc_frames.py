@@ -1,18 +1,18 @@
-"""Snakemake job: per-frame statistics of the calibrated biases and the night's read noise."""
+"""Snakemake job: the QC tables of the calibrated biases and of every master."""
 
 from masterbias.jobs import run_job
-from masterbias.task_qc import write_frame_qc
+from masterbias.task_qc import write_qc
 
 
 def main(snakemake):
     run_job(
-        lambda logger: write_frame_qc(
-            list(snakemake.input.calibrated),
-            list(snakemake.input.rejections),
+        lambda logger: write_qc(
+            dict(zip(snakemake.params.groups, snakemake.input.records, strict=True)),
+            snakemake.params.frames,
             snakemake.output.frames,
             snakemake.output.night,
+            snakemake.output.rejections,
             logger,
-            snakemake.params.gain,
         ),
         "qc_frames",
         snakemake.log[0],

@@ -31,7 +31,7 @@ AMPLIFIERS = (
 
 def test_each_amplifier_is_corrected_by_its_own_overscan_and_assembled():
     frame, pattern = two_amplifier_frame()
-    layout = LayoutSpec("median", "header", "header", amplifiers=AMPLIFIERS).resolve(
+    layout = LayoutSpec.default(overscan_method="median", amplifiers=AMPLIFIERS).resolve(
         {}, frame.shape, "kast.fits"
     )
     assert layout.output_shape == (ROWS, 80)
@@ -43,7 +43,7 @@ def test_each_amplifier_is_corrected_by_its_own_overscan_and_assembled():
 
 def test_amplifiers_placed_in_any_order_land_where_their_light_was():
     frame, pattern = two_amplifier_frame()
-    layout = LayoutSpec("median", "header", "header", amplifiers=AMPLIFIERS[::-1]).resolve(
+    layout = LayoutSpec.default(overscan_method="median", amplifiers=AMPLIFIERS[::-1]).resolve(
         {}, frame.shape, "f"
     )
     np.testing.assert_array_equal(calibrate_frame(frame, layout).image, pattern)
@@ -58,7 +58,7 @@ def test_serial_then_parallel_overscan():
     frame[:30, :50] += pattern
     frame = frame + 1000
     # serial prescan columns 51-56 carry the row level plus their own column level
-    spec = LayoutSpec("mean", "header", "header", amplifiers=(
+    spec = LayoutSpec.default(overscan_method="mean", amplifiers=(
         {"light": "[1:50,1:30]", "overscan": "[51:56,*]", "parallel_overscan": "[1:50,31:36]"},
     ))  # fmt: skip
     layout = spec.resolve({}, frame.shape, "efosc.fits")
@@ -77,7 +77,7 @@ def test_parallel_overscan_alone():
     frame = np.tile(cols, (40, 1)).astype(float)
     frame[:30] += pattern
     amplifier = {"light": "[1:20,1:30]", "parallel_overscan": "[*,32:40]"}
-    spec = LayoutSpec("median", "header", "header", amplifiers=(amplifier,))
+    spec = LayoutSpec.default(overscan_method="median", amplifiers=(amplifier,))
     image = calibrate_frame(frame, spec.resolve({}, frame.shape, "alfosc.fits")).image
     np.testing.assert_array_equal(image, pattern)
 
@@ -94,7 +94,7 @@ def test_parallel_overscan_alone():
 )
 def test_layout_mistakes_name_the_file(amplifiers, message):
     with pytest.raises(FrameError, match=message) as caught:
-        LayoutSpec("median", "header", "header", amplifiers=amplifiers).resolve(
+        LayoutSpec.default(overscan_method="median", amplifiers=amplifiers).resolve(
             {}, (ROWS, COLS), "night/x.fits"
         )
     assert str(caught.value).startswith("night/x.fits: ")

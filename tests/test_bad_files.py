@@ -1,7 +1,9 @@
 """Bad files in raw_dir: each stops the run with one line naming the file and the reason."""
 
+import csv
 import gzip
 import os
+import subprocess
 
 import fitsio
 import numpy as np
@@ -84,12 +86,22 @@ def test_found_at_discovery_before_any_job(flow, make):
     assert fitsio.read_header(str(flow.master))["NCOMBINE"] == 4
 
 
-def test_truncated_gzip_fails_its_job_keeps_the_others_and_exclude_redoes_only_the_master(flow):
+def test_a_truncated_gzip_is_named_before_any_job(flow):
     folder = raw_dir(flow)
     packed = (folder / "small.0003.fits.gz").read_bytes()
     (folder / "small.0003.fits.gz").write_bytes(packed[: len(packed) // 2])
+    text = flow.fail()
+    one_line_with(text, "small.0003.fits.gz", "the file is cut short (truncated)")
+    assert not (flow.results / "calibrated").exists()
+
+
+def test_corrupt_gzip_data_fail_its_job_keeps_the_others_and_exclude_redoes_only_the_master(flow):
+    folder = raw_dir(flow)
+    packed = bytearray((folder / "small.0003.fits.gz").read_bytes())
+    packed[len(packed) - 40 : len(packed) - 20] = bytes(20)  # the data, not the header
+    (folder / "small.0003.fits.gz").write_bytes(bytes(packed))
     text = flow.fail("--keep-going")
-    one_line_with(text, "small.0003.fits.gz", "cannot read the image")
+    one_line_with(text, "small.0003.fits.gz", "the .gz is damaged or cut short")
     calibrated = sorted(p.name for p in (flow.results / "calibrated").iterdir())
     assert calibrated == ["small.0001.fits", "small.0002.fits", "small.0004.fits"]
     assert not flow.master.exists()
@@ -136,7 +148,7 @@ def test_a_section_outside_the_image(flow):
 
 
 def test_an_unreadable_file_is_named(tmp_path, monkeypatch):
-    from masterbias import fitsfile
+    from masterbias import rawfile
     from masterbias.errors import FrameError
 
     path = tmp_path / "locked.fits"
@@ -145,6 +157,172 @@ def test_an_unreadable_file_is_named(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(fitsfile, "open", refuse, raising=False)
+    monkeypatch.setattr(rawfile, "open", refuse, raising=False)
     with pytest.raises(FrameError, match="locked.fits: cannot read: .*Permission denied"):
-        fitsfile.read_image_header(path)
+        rawfile.read_raw_header(path)
+
+
+def replace_frame(folder, name, data, **keywords):
+    """Rewrite a raw bias with other pixels (and header keywords) under the same name."""
+    header = dict(bias_header(), DATE_OBS="2026-11-23T02:00:00", **keywords)
+    header["DATE-OBS"] = header.pop("DATE_OBS")
+    for path in folder.glob(name + "*"):
+        path.unlink()
+    fitsio.write(str(folder / f"{name}.fits"), data, header=header)
+
+
+def test_a_dead_readout_is_left_out_with_the_reason_at_any_number_of_frames(flow):
+    folder = raw_dir(flow)
+    replace_frame(folder, "small.0002", np.zeros((64, 80), np.uint16))
+    flow.run()
+    header = fitsio.read_header(str(flow.master))
+    assert header["NCOMBINE"] == 3 and header["EXCL0001"] == "small.0002.fits"
+    rows = {row["file"]: row for row in csv.DictReader(open(flow.results / "qc/rejections.csv"))}
+    assert rows["small.0002.fits"]["left_out"].startswith("unusable readout: 100 % of its pixels")
+    assert "(a dead readout)" in rows["small.0002.fits"]["left_out"]
+    master = fitsio.read(str(flow.master))
+    assert np.all(np.isfinite(master)) and abs(float(np.median(master))) < 20
+
+
+def test_saturated_and_flat_readouts_are_flagged_and_a_night_of_them_stops(flow):
+    folder = raw_dir(flow)
+    for index, value in enumerate((65535, 1234, 0, 0), start=1):
+        replace_frame(folder, f"small.000{index}", np.full((64, 80), value, np.uint16))
+    text = flow.fail()
+    line = one_line_with(text, "every frame of this master was left out")
+    assert "saturated" in line and "a flat readout" in line and "a dead readout" in line
+
+
+def test_blank_pixels_are_masked_not_used(flow):
+    folder = raw_dir(flow)
+    data = fitsio.read(str(next(folder.glob("small.0001*"))))
+    data[10, 5:15] = 0  # what the camera wrote where it had no value (BLANK = -32768 stored)
+    replace_frame(folder, "small.0001", data, BLANK=-32768)
+    flow.run()
+    calibrated = fitsio.read(str(flow.results / "calibrated" / "small.0001.fits"))
+    assert np.isnan(calibrated[10, 5:15]).all() and np.isfinite(calibrated[11]).all()
+    header = fitsio.read_header(str(flow.results / "calibrated" / "small.0001.fits"))
+    assert header["CALBLANK"] == 10
+    master = fitsio.read(str(flow.master))
+    calibrated = flow.results / "calibrated"
+    others = [fitsio.read(str(calibrated / f"small.000{i}.fits")) for i in (2, 3, 4)]
+    expected = np.mean(np.array(others, dtype=np.float64)[:, 10, 5:15], axis=0)
+    np.testing.assert_allclose(master[10, 5:15], expected, rtol=1e-6)
+
+
+def test_a_wrong_checksum_fails_that_frame_with_the_reason(flow):
+    folder = raw_dir(flow)
+    path = next(folder.glob("small.0003*"))
+    data = fitsio.read(str(path))
+    path.unlink()
+    with fitsio.FITS(str(folder / "small.0003.fits"), "rw", clobber=True) as fits:
+        fits.write(data, header=bias_header())
+        fits[0].write_checksum()
+    raw = bytearray((folder / "small.0003.fits").read_bytes())
+    raw[-100] ^= 1  # one bit of one pixel
+    (folder / "small.0003.fits").write_bytes(bytes(raw))
+    line = one_line_with(flow.fail("--keep-going"), "small.0003.fits", "CHECKSUM/DATASUM")
+    assert "corrupt or altered" in line
+
+
+def test_non_ascii_header_bytes_are_read_as_question_marks_and_reported(flow):
+    folder = raw_dir(flow)
+    path = next(folder.glob("small.0004*"))
+    data = fitsio.read(str(path))
+    path.unlink()
+    header = [{"name": "IMAGETYP", "value": "BIAS"},
+              {"name": "CCDTEMP", "value": -110.0, "comment": "detector in C"}]  # fmt: skip
+    fitsio.write(str(folder / "small.0004.fits"), data, header=header)
+    raw = (folder / "small.0004.fits").read_bytes()
+    at = raw.index(b"detector in C")
+    (folder / "small.0004.fits").write_bytes(raw[: at + 12] + b"\xb0" + raw[at + 13 :])
+    done = flow.run()
+    one_line_with(done.stdout + done.stderr, "small.0004.fits", "non-ASCII bytes")
+    assert fitsio.read_header(str(flow.master))["NCOMBINE"] == 4
+
+
+def test_continue_cards_are_read_whole_for_selection(flow):
+    folder = raw_dir(flow)
+    long_name = "morning bias sequence for the spectrograph, taken with the dome closed"
+    path = next(folder.glob("small.0001*"))
+    data = fitsio.read(str(path))
+    path.unlink()
+    fitsio.write(str(folder / "small.0001.fits"), data,
+                 header=[{"name": "IMAGETYP", "value": "BIAS"},
+                         {"name": "OBJECT", "value": long_name}])  # fmt: skip
+    assert b"CONTINUE" in (folder / "small.0001.fits").read_bytes()
+    flow.config["select"] = {"OBJECT": [long_name]}
+    flow.config["combine"]["min_frames"] = 1
+    flow.write_config()
+    assert flow.planned_jobs()["calibrate_frame"] == 1  # the whole string matched
+
+
+def test_group_values_that_differ_in_punctuation_make_different_masters(tmp_path):
+    raw = tmp_path / "raw"
+    for index, value in enumerate(["1 1", "1,1", "1_1"]):
+        write_night(raw, "small", n_bias=3, n_flat=0, n_light=0, seed=index, compress=False,
+                    prefix=f"g{index}-")  # fmt: skip
+        for path in raw.glob(f"g{index}-*"):
+            data, header = fitsio.read(str(path), header=True)
+            header["CCDSUM"] = value
+            fitsio.write(str(path), data, header=header, clobber=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    flow = Workflow(work, base_config(raw, group_by=["CCDSUM"]))
+    flow.run()
+    masters = sorted((flow.results / "master_bias").iterdir())
+    assert len(masters) == 3
+    combined = {fitsio.read_header(str(path))["IMCMB001"][:3] for path in masters}
+    assert combined == {"g0-", "g1-", "g2-"}
+
+
+def test_a_deleted_calibrated_frame_is_made_again(flow):
+    flow.run()
+    (flow.results / "calibrated" / "small.0002.fits").unlink()
+    assert flow.planned_jobs()["calibrate_frame"] == 1
+    flow.run()
+    assert (flow.results / "calibrated" / "small.0002.fits").exists()
+
+
+def test_the_master_header_describes_the_master_not_its_first_frame(flow):
+    flow.run()
+    header = fitsio.read_header(str(flow.master))
+    for name in ("CALMED", "CALRMS", "CALGRAD", "RAWFILE", "RAWSUM", "OVSCLEV1", "OVSCRMS1"):
+        assert name not in header, name
+    frames = [fitsio.read_header(str(p)) for p in sorted((flow.results / "calibrated").iterdir())]
+    times = sorted(f"{h['DATE-OBS']}.000" for h in frames)
+    assert (header["DATE-OBS"], header["DATE-BEG"], header["DATE-END"]) == (
+        times[0], times[0], times[-1])  # fmt: skip
+    assert header["RDNOISE1"] > 3
+
+
+def test_large_raw_frames_replaced_with_older_times_are_redone(tmp_path):
+    """rsync -a and cp -p give a replaced frame the modification time of its source."""
+    from masterbias.synth import CameraModel
+
+    camera = CameraModel("big", rows=280, columns=2100, light="[1:2048,*]",
+                         overscan="[2049:2100,*]", leak_columns=3)  # fmt: skip
+    raw, other = tmp_path / "raw", tmp_path / "other"
+    write_night(raw, camera, n_bias=4, n_flat=0, n_light=0, seed=1, compress=False)
+    write_night(other, camera, n_bias=4, n_flat=0, n_light=0, seed=2, compress=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    config = base_config(raw)
+    config.update(overscan={"method": "median", "region": "[2052:2100,*]"},
+                  trim={"region": "[1:2048,*]"})  # fmt: skip
+    flow = Workflow(work, config)
+    flow.run()
+    first = flow.master.read_bytes()
+    replaced = raw / "big.0002.fits"
+    assert replaced.stat().st_size > 10**6
+    old = replaced.stat().st_mtime_ns
+    subprocess.run(["cp", "-p", str(other / "big.0002.fits"), str(replaced)], check=True)
+    os.utime(replaced, ns=(old - 10**12, old - 10**12))  # older than every product
+    planned = flow.planned_jobs()
+    assert planned["calibrate_frame"] == 1 and planned["combine_biases"] == 1
+    flow.run()
+    assert flow.master.read_bytes() != first
+    calibrated = fitsio.read(str(flow.results / "calibrated" / "big.0002.fits"))
+    new = fitsio.read(str(replaced)).astype(np.float64)
+    expected = new[:, :2048] - np.median(new[:, 2051:], axis=1)[:, None]
+    np.testing.assert_array_equal(calibrated, expected.astype(np.float32))

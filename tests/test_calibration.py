@@ -27,7 +27,7 @@ def planted_frame():
 
 
 def spec(method="median", overscan="[33:40,*]", trim="[1:32,*]"):
-    return LayoutSpec(method, overscan, trim)
+    return LayoutSpec.default(overscan_method=method, overscan_region=overscan, trim_region=trim)
 
 
 def test_per_row_median_is_removed_exactly():

@@ -11,7 +11,7 @@ from masterbias.config import parse_memory
 from masterbias.errors import ConfigError, FrameError
 from masterbias.stacking import plan_bands, stack_and_combine, work_bytes_per_value
 
-GUIDE = CombineSettings("average", "ccdproc", 5.0, 5.0)
+GUIDE = CombineSettings.default(method="average", reject="ccdproc", low=5.0, high=5.0)
 
 
 def frames_last(stack):
@@ -47,7 +47,9 @@ def test_no_clipping_is_a_plain_mean_median_and_sum():
         ("median", np.median(stack, axis=0)),
         ("sum", stack.sum(axis=0)),
     ]:
-        band = combine_stack(frames_last(stack), CombineSettings(method, "none"))
+        band = combine_stack(
+            frames_last(stack), CombineSettings.default(method=method, reject="none")
+        )
         np.testing.assert_allclose(band.data, expected, rtol=1e-12)
         assert band.rejected.sum() == 0
 
@@ -65,11 +67,11 @@ def write_frames(folder, stack):
     "settings",
     [
         GUIDE,
-        CombineSettings("median", "ccdproc", 5.0, 5.0),
-        CombineSettings("sum", "ccdproc", 5.0, 5.0),
-        CombineSettings("average", "ccdproc", 3.0, 2.0),
-        CombineSettings("median", "none"),
-        CombineSettings("average", "none"),
+        CombineSettings.default(method="median", reject="ccdproc", low=5.0, high=5.0),
+        CombineSettings.default(method="sum", reject="ccdproc", low=5.0, high=5.0),
+        CombineSettings.default(method="average", reject="ccdproc", low=3.0, high=2.0),
+        CombineSettings.default(method="median", reject="none"),
+        CombineSettings.default(method="average", reject="none"),
     ],
     ids=str,
 )
@@ -115,7 +117,9 @@ def test_equals_ccdproc_combine(tmp_path, settings):
 
 
 @pytest.mark.parametrize(
-    "settings", [GUIDE, CombineSettings("median", "ccdproc", 5.0, 5.0)], ids=str
+    "settings",
+    [GUIDE, CombineSettings.default(method="median", reject="ccdproc", low=5.0, high=5.0)],
+    ids=str,
 )
 def test_bands_of_any_height_equal_the_whole_image_bit_for_bit(tmp_path, settings):
     stack = noisy_stack(n=9, rows=37, cols=23, seed=8)
@@ -127,7 +131,7 @@ def test_bands_of_any_height_equal_the_whole_image_bit_for_bit(tmp_path, setting
     for mem_limit, workers in [(per_row, 1), (per_row * 5, 2), (per_row * 7, 1), (10**9, 3)]:
         out = tmp_path / f"master_{mem_limit}_{workers}.fits"
         outcome = stack_and_combine(paths, out, settings, mem_limit, workers, fitsio.FITSHDR())
-        heights.add(outcome["plan"].band_rows)
+        heights.add(outcome.plan.band_rows)
         with fitsio.FITS(str(out)) as fits:
             np.testing.assert_array_equal(fits[0].read(), whole.data.astype(np.float32))
             np.testing.assert_array_equal(
@@ -143,7 +147,12 @@ def test_frames_of_different_shapes_are_named(tmp_path):
     fitsio.write(str(tmp_path / "odd.fits"), np.zeros((10, 10), np.float32), clobber=True)
     with pytest.raises(FrameError, match="odd.fits: calibrated image is 10 x 10"):
         stack_and_combine(
-            paths + [str(tmp_path / "odd.fits")], tmp_path / "m.fits", GUIDE, 10**6, 1, {}
+            paths + [str(tmp_path / "odd.fits")],
+            tmp_path / "m.fits",
+            GUIDE,
+            10**6,
+            1,
+            fitsio.FITSHDR(),
         )
     assert not (tmp_path / "m.fits").exists()
 

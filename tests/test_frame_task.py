@@ -8,9 +8,16 @@ import pytest
 
 from masterbias import SOFTWARE
 from masterbias.errors import FrameError
+from masterbias.layout import LayoutSpec
 from masterbias.task_calibrate import calibrate_file
 
-LAYOUT = {"overscan_method": "median", "overscan_region": "header", "trim_region": "[5:30,3:20]"}
+LAYOUT = LayoutSpec.default(
+    overscan_method="median", overscan_region="header", trim_region="[5:30,3:20]"
+).to_params()
+
+
+def calibrate(raw, out, layout=LAYOUT):
+    calibrate_file(str(raw), str(out), layout, "all", "float32", logger=logging.getLogger("t"))
 
 
 @pytest.fixture
@@ -34,7 +41,7 @@ def raw(tmp_path):
 def test_calibrated_header_records_what_was_done(tmp_path, raw):
     path, data = raw
     out = tmp_path / "cal" / "b 1.fits"
-    calibrate_file(str(path), str(out), LAYOUT, "float32", logging.getLogger("t"))
+    calibrate(path, out)
     image, header = fitsio.read(str(out), header=True)
     assert image.dtype == np.float32 and image.shape == (18, 26)
     expected = data[2:20, 4:30] - np.median(data[2:20, 32:40], axis=1)[:, None]
@@ -58,7 +65,7 @@ def test_ccddata_reads_the_calibrated_frame(tmp_path, raw):
     from astropy.nddata import CCDData
 
     out = tmp_path / "cal.fits"
-    calibrate_file(str(raw[0]), str(out), LAYOUT)
+    calibrate(raw[0], out)
     ccd = CCDData.read(out)
     assert str(ccd.unit) == "adu" and ccd.shape == (18, 26)
 
@@ -67,7 +74,7 @@ def test_a_failed_calibration_leaves_no_output(tmp_path, raw):
     out = tmp_path / "cal" / "x.fits"
     bad = dict(LAYOUT, overscan_region="[33:41,*]")
     with pytest.raises(FrameError, match="b 1.fits: config overscan.region"):
-        calibrate_file(str(raw[0]), str(out), bad)
+        calibrate(raw[0], out, bad)
     assert not out.exists()
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
@@ -79,13 +86,17 @@ def test_nan_pixels_in_a_float_raw_frame_are_an_error(tmp_path):
     fitsio.write(str(path), data)
     with pytest.raises(FrameError, match="f.fits: 1 pixels are NaN or infinite"):
         layout = dict(LAYOUT, overscan_method="none", trim_region="none")
-        calibrate_file(str(path), str(tmp_path / "o.fits"), layout)
+        calibrate(path, tmp_path / "o.fits", layout)
 
 
 def test_an_interrupted_write_leaves_nothing_behind(tmp_path, raw, monkeypatch):
     import masterbias.task_calibrate as task
 
-    def write_half_then_fail(path, *args, **kwargs):
+    real = task.fitsio.FITS
+
+    def write_half_then_fail(path, mode="r", **kwargs):
+        if mode == "r":
+            return real(path, mode, **kwargs)
         with open(path, "wb") as stream:
             stream.write(b"SIMPLE  = half a file")
         raise OSError(28, "No space left on device")
@@ -93,23 +104,22 @@ def test_an_interrupted_write_leaves_nothing_behind(tmp_path, raw, monkeypatch):
     monkeypatch.setattr(task.fitsio, "FITS", write_half_then_fail)
     out = tmp_path / "cal" / "b.fits"
     with pytest.raises(FrameError, match="b.fits: cannot write: No space left on device"):
-        calibrate_file(str(raw[0]), str(out), LAYOUT)
+        calibrate(raw[0], out)
     assert list(out.parent.iterdir()) == []
 
 
 def test_tile_compressed_fz_frame(tmp_path):
-    from masterbias.discovery import HeaderCache, read_frames
+    from masterbias.discovery import HeaderCache
 
     rng = np.random.default_rng(3)
     data = (1000 + rng.normal(0, 3, size=(20, 40))).astype(np.uint16)
     path = tmp_path / "b.fits.fz"
     fitsio.write(str(path), data, header={"IMAGETYP": "BIAS", "BIASSEC": "[33:40,1:20]"},
                  compress="RICE", clobber=True)  # fmt: skip
-    frame = read_frames([str(path)], HeaderCache(None))[0]
-    assert (frame.hdu, frame.shape, frame.keywords["IMAGETYP"]) == (1, (20, 40), "BIAS")
-    assert frame.calibrated_name == "b.fits"
+    frame = HeaderCache(None).frame(str(tmp_path), "b.fits.fz")
+    assert (frame.header.images[0].index, frame.shape) == (1, (20, 40))
+    assert frame.keywords["IMAGETYP"] == "BIAS" and frame.calibrated == "b.fits"
     out = tmp_path / "b.fits"
-    layout = {"overscan_method": "median", "overscan_region": "header", "trim_region": "[1:32,*]"}
-    calibrate_file(str(path), str(out), layout)
+    calibrate(path, out, dict(LAYOUT, trim_region="[1:32,*]"))
     expected = data[:, :32] - np.median(data[:, 32:], axis=1)[:, None]
     np.testing.assert_array_equal(fitsio.read(str(out)), expected.astype(np.float32))

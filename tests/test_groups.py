@@ -46,7 +46,7 @@ def test_one_master_per_group(mixed):
     )
     assert mixed.planned_jobs() == {
         "calibrate_frame": 1, "combine_biases": 1, "qc_frames": 1, "summarize_frames": 1, "all": 1,
-        "plot_figures": 2,  # the other group's too: its night figure reads qc/frames.csv
+        "plot_figures": 1,
     }  # fmt: skip
 
 
@@ -57,9 +57,17 @@ def test_mixed_shapes_without_group_by_suggest_it(mixed):
     assert "group_by" in line
 
 
-def test_too_few_frames_in_a_group(mixed):
+def test_a_group_with_too_few_frames_is_skipped_with_the_reason(mixed):
     mixed.config["group_by"] = ["CAMERA"]
     mixed.config["combine"] = {"min_frames": 4}
+    mixed.write_config()
+    done = mixed.run()
+    line = "masterbias: group 'small': no master: 3 bias(es), fewer than combine.min_frames = 4"
+    assert line in done.stdout + done.stderr
+    assert sorted(p.name for p in (mixed.results / "master_bias").iterdir()) == ["wide.fits"]
+    rows = list(csv.DictReader(open(mixed.results / "summary.csv")))
+    assert rows[0]["group"] == "small" and rows[0]["reason"].startswith("no master: 3 bias(es)")
+    mixed.config["combine"] = {"min_frames": 5}  # no group left: the run stops, saying why
     mixed.write_config()
     text = mixed.fail()
     assert "config key 'combine.min_frames': only 3 bias(es) selected in group 'small'" in text

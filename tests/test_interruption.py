@@ -106,3 +106,24 @@ def test_a_read_only_out_dir_stops_before_any_job(tmp_path, small_disk):
     text = flow.fail()
     line = next(line for line in text.splitlines() if line.startswith("masterbias: "))
     assert "config key 'out_dir'" in line and "Read-only file system" in line
+
+
+def test_two_runs_from_different_folders_on_one_out_dir(tmp_path):
+    """Their temporary files never share a name: both finish, with the same master."""
+    raw = night(tmp_path, n_bias=6)
+    out = tmp_path / "shared-out"
+    flows = [flow_in(tmp_path / name, raw, out_dir=str(out)) for name in ("a", "b")]
+    runs = [
+        subprocess.Popen(
+            SNAKEMAKE + ["--snakefile", str(flow.snakefile), "--directory", str(flow.directory),
+                         "--configfile", str(flow.config_path), "--cores", "1"],
+            cwd=flow.directory, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for flow in flows
+    ]  # fmt: skip
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    reference = flow_in(tmp_path / "alone", raw)
+    reference.run("--cores", "1")
+    assert (out / "master_bias.fits").read_bytes() == reference.master.read_bytes()
+    assert list(out.rglob(".partial-*")) == []

@@ -16,12 +16,12 @@ import fitsio
 from masterbias.combine import CombineSettings
 from masterbias.stacking import stack_and_combine
 paths, output, limit, reject = json.loads(sys.argv[1])
-guide = CombineSettings("average", "ccdproc", 5.0, 5.0)
-settings = guide if reject == "ccdproc" else CombineSettings(reject=reject)
+guide = CombineSettings.default(method="average", reject="ccdproc", low=5.0, high=5.0)
+settings = guide if reject == "ccdproc" else CombineSettings.default(reject=reject)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if limit:
     outcome = stack_and_combine(paths, output, settings, limit, 2, fitsio.FITSHDR())
-    bands = len(outcome["plan"].bands)
+    bands = len(outcome.plan.bands)
 else:
     bands = 0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -6,13 +6,15 @@ import numpy as np
 import pytest
 
 from masterbias.combine import CombineSettings, combine_stack
+from masterbias.config import default_config
+from masterbias.errors import ConfigError
 from masterbias.noise import AmplifierRegions, difference_noise, measure_noise
 from masterbias.rejection import clip_with_spread, minmax_mask, pooled_row_spread
 from masterbias.sections import parse_section
 from masterbias.stacking import stack_and_combine
 from masterbias.synth import make_outlier_stack, score_rejection
 
-DEFAULT = CombineSettings()
+DEFAULT = CombineSettings.default()
 WHOLE = AmplifierRegions(("1",), (parse_section("[1:400,1:500]", (500, 400)),))
 
 
@@ -50,7 +52,7 @@ def _mask(stack, settings, spread=None):
 def test_the_guides_clipping_is_much_worse_with_few_frames():
     # the reason for the new default: six frames, per-pixel median/MAD at 5 sigma
     case = make_outlier_stack((500, 400), 6, seed=6)
-    guide = CombineSettings("average", "ccdproc", 5.0, 5.0)
+    guide = CombineSettings.default(method="average", reject="ccdproc", low=5.0, high=5.0)
     band = combine_stack(case.stack, guide)
     score = score_rejection(case, _mask(case.stack, guide), band.data)
     assert score.false_fraction > 0.005 and score.missed > 0
@@ -95,7 +97,7 @@ def test_pooled_spread_is_per_amplifier_and_ignores_outliers():
 
 def test_avsigclip_meets_the_targets_with_ten_frames():
     case = make_outlier_stack((500, 400), 10, seed=11)
-    settings = CombineSettings(reject="avsigclip")
+    settings = CombineSettings.default(reject="avsigclip")
     band = combine_stack(case.stack, settings)
     score = score_rejection(case, _mask(case.stack, settings), band.data)
     assert score.missed == 0 and score.false_fraction <= 1e-4 and score.noise_ratio < 1.01
@@ -105,7 +107,7 @@ def test_minmax_drops_the_extremes_of_every_pixel():
     stack = np.array([[[3.0, 1.0, 2.0, 9.0, 5.0], [np.nan, 7.0, 1.0, 4.0, 2.0]]])
     np.testing.assert_array_equal(minmax_mask(stack, 1, 1)[0, 0], [0, 1, 0, 1, 0])
     np.testing.assert_array_equal(minmax_mask(stack, 1, 1)[0, 1], [1, 1, 1, 0, 0])
-    band = combine_stack(stack, CombineSettings(reject="minmax", nlow=1, nhigh=2))
+    band = combine_stack(stack, CombineSettings.default(reject="minmax", nlow=1, nhigh=2))
     assert band.data[0, 0] == pytest.approx(2.5)  # 2 and 3 kept
     assert minmax_mask(np.array([[[1.0, 2.0]]]), 3, 3).sum() == 1  # one value always stays
 
@@ -135,19 +137,29 @@ def test_noise_model_per_amplifier_from_the_header(tmp_path):
 
 
 def test_the_first_versions_settings_mean_what_they_meant():
-    v1 = CombineSettings.from_config({"method": "average", "sigma_clip": {"low": 5, "high": 5}})
+    def settings(combine):
+        return CombineSettings.from_config(default_config(combine=combine)["combine"])
+
+    v1 = settings({"method": "average", "sigma_clip": {"low": 5, "high": 5}})
     assert (v1.reject, v1.low, v1.high) == ("ccdproc", 5, 5)
-    off = CombineSettings.from_config({"method": "median", "sigma_clip": None})
+    assert settings({"sigma_clip": {}}) == v1  # the first version's defaults: 5 and 5
+    off = settings({"method": "median", "sigma_clip": None})
     assert off.reject == "none"
-    default = CombineSettings.from_config(
+    default = settings(
         {"method": "average", "reject": {"algorithm": "ccdclip", "low": 4, "high": 4}}
     )
-    assert default == CombineSettings()
+    assert default == CombineSettings.default()
+    with pytest.raises(ConfigError, match="cannot be set together"):
+        settings({"sigma_clip": None, "reject": {"algorithm": "none"}})
 
 
 @pytest.mark.parametrize(
     "settings",
-    [DEFAULT, CombineSettings(reject="avsigclip"), CombineSettings(reject="minmax")],
+    [
+        DEFAULT,
+        CombineSettings.default(reject="avsigclip"),
+        CombineSettings.default(reject="minmax"),
+    ],
     ids=lambda s: s.reject,
 )
 def test_bands_of_any_height_give_the_same_master(tmp_path, settings):

@@ -1,6 +1,7 @@
 """The workflow through Snakemake's command line: products, ccdproc's numbers, reruns."""
 
 import csv
+import os
 import shutil
 import warnings
 
@@ -95,16 +96,30 @@ def test_replacing_one_raw_frame_reruns_that_frame_and_the_master(workflow, smal
     assert sorted(name for name in before if after[name] != before[name]) == ["small.0002.fits"]
 
 
-def test_touch_reruns_nothing_for_small_files_but_reruns_large_ones(workflow, small_night):
+def test_a_frame_replaced_by_an_older_copy_is_redone(workflow, small_night):
+    """cp -p, rsync -a and tar x give a replaced frame its old modification time."""
     workflow.run()
     frame = small_night / "small.0003.fits"
-    frame.touch()
-    # Snakemake compares checksums of inputs up to --max-checksum-file-size (1 MB by
-    # default): a touched small file with the same content is not a change ...
-    assert workflow.planned_jobs() == {}
-    # ... but a larger file is judged by its modification time
-    planned = workflow.planned_jobs("--max-checksum-file-size", "1000")
-    assert planned == ONE_FRAME_RERUN
+    before = os.stat(frame)
+    other = write_night(small_night.parent / "other", "small", n_bias=3, n_light=0, n_flat=0,
+                        seed=98, compress=False)  # fmt: skip
+    shutil.copy(other[2], frame)
+    os.utime(frame, ns=(before.st_atime_ns, before.st_mtime_ns - 10**11))  # 100 s older
+    assert os.path.getsize(frame) == before.st_size
+    planned = dict(ONE_FRAME_RERUN, summarize_frames=0)  # the same header: the same table
+    assert workflow.planned_jobs() == {rule: n for rule, n in planned.items() if n}
+    workflow.run()
+    calibrated = fitsio.read(str(workflow.results / "calibrated" / "small.0003.fits"))
+    raw = fitsio.read(str(frame)).astype(np.float64)
+    expected = raw[:, :64] - np.median(raw[:, 67:], axis=1)[:, None]
+    np.testing.assert_array_equal(calibrated, expected.astype(np.float32))
+
+
+def test_touch_alone_reruns_that_frame(workflow, small_night):
+    workflow.run()
+    (small_night / "small.0003.fits").touch()
+    planned = dict(ONE_FRAME_RERUN, summarize_frames=0)
+    assert workflow.planned_jobs() == {rule: n for rule, n in planned.items() if n}
 
 
 def test_a_new_raw_bias_reruns_only_its_frame_and_the_master(workflow, small_night):
@@ -168,7 +183,7 @@ def copy_workflow(destination):
                 "all": 1,
             },
         ),  # fmt: skip
-        ("discovery.py", {"summarize_frames": 1, "all": 1}),
+        ("task_summary.py", {"summarize_frames": 1, "all": 1}),
     ],
 )
 def test_editing_the_science_code_reruns_the_jobs_it_affects(
@@ -186,20 +201,27 @@ def test_editing_the_science_code_reruns_the_jobs_it_affects(
     assert flow.planned_jobs() == expected
 
 
-def test_cores_and_memory_limits_give_the_same_master_bit_for_bit(tmp_path, small_night):
+def test_cores_and_memory_limits_give_the_same_master_bit_for_bit(tmp_path):
+    raw = tmp_path / "raw"
+    write_night(raw, "strip", n_bias=5, n_flat=0, n_light=0, seed=4, compress=False)
     masters = []
-    for cores, mem_limit in [("1", "10MB"), ("2", "6KB"), ("2", "2GB")]:
+    for cores, mem_limit in [("1", "10MB"), ("2", "1MB"), ("2", "2GB")]:
         work = tmp_path / f"w{cores}{mem_limit}"
         work.mkdir()
-        config = base_config(small_night)
-        config["combine"]["mem_limit"] = mem_limit
-        flow = Workflow(work, config)
+        flow = Workflow(work, base_config(raw, camera="strip"))
+        flow.config["combine"]["mem_limit"] = mem_limit
+        flow.write_config()
         flow.run("--cores", cores)
         log = (flow.results / "logs" / "combine_biases.log").read_text()
         masters.append((flow.master.read_bytes(), log))
-    assert "64 bands of 1 rows" in masters[1][1]
-    assert "1 bands of 64 rows" in masters[2][1]
+    assert "16 bands of 1 rows" in masters[1][1]
+    assert "1 bands of 16 rows" in masters[2][1]
     assert masters[0][0] == masters[1][0] == masters[2][0]
+    # the limit is the job's memory, not a parameter of its product: changing it alone
+    # reruns nothing
+    flow.config["combine"]["mem_limit"] = "1MB"
+    flow.write_config()
+    assert flow.planned_jobs() == {}
 
 
 @pytest.mark.parametrize(

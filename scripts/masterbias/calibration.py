@@ -11,7 +11,7 @@ from .overscan import overscan_levels, overscan_noise, parallel_levels
 from .overscan_model import fit_levels
 from .stats import light_statistics
 
-__all__ = ["AmplifierRecord", "CalibrationResult", "calibrate_frame"]
+__all__ = ["AmplifierRecord", "CalibrationResult", "calibrate_frame", "readout_problem"]
 
 #: Rows subtracted at a time; about 8 MB of float64 for a 2k-wide frame.
 ROWS_PER_BLOCK = 512
@@ -82,16 +82,71 @@ class AmplifierRecord:
 @dataclass(frozen=True)
 class CalibrationResult:
     """A calibrated image, the record of how it was made, and its light statistics
-    (:func:`masterbias.stats.light_statistics`)."""
+    (:func:`masterbias.stats.light_statistics`).
+
+    Attributes
+    ----------
+    image : ndarray
+    method : str
+        The overscan method.
+    amplifiers : tuple of AmplifierRecord
+    statistics : dict
+    problem : str or None
+        Why the readout cannot be used (:func:`readout_problem`), or None.
+    blank : int
+        Pixels that were BLANK in the raw image (NaN in the calibrated one).
+    """
 
     image: np.ndarray
     method: str
     amplifiers: tuple[AmplifierRecord, ...]
     statistics: dict
+    problem: str | None
+    blank: int
+
+
+#: A readout is dead or saturated when more than this fraction of an amplifier's light
+#: pixels read 0 or the converter's largest value: a bias has a few such pixels at most.
+BAD_FRACTION = 0.01
+
+
+def readout_problem(data: np.ndarray, layout: FrameLayout) -> str | None:
+    """Why a raw bias cannot be used, or None: an amplifier that read 0 (dead), the
+    converter's largest value (saturated) or one value everywhere (flat), judged on a
+    regular grid of its light pixels.
+
+    Parameters
+    ----------
+    data : ndarray
+        The raw image in its stored type (BZERO applied).
+    layout : FrameLayout
+    """
+    from .stats import sample_grid
+
+    top = np.iinfo(data.dtype).max if data.dtype.kind in "ui" else None
+    for amp in layout.amplifiers:
+        light = data[amp.light.slices]
+        sample = light[sample_grid(light.shape)]
+        name = f"amplifier {amp.name}: " if len(layout.amplifiers) > 1 else ""
+        zero = np.count_nonzero(sample == 0) / sample.size
+        if zero > BAD_FRACTION:
+            return f"{name}{100 * zero:.3g} % of its pixels read 0 (a dead readout)"
+        if top is not None:
+            full = np.count_nonzero(sample == top) / sample.size
+            if full > BAD_FRACTION:
+                return (f"{name}{100 * full:.3g} % of its pixels read {top}, the largest "
+                        "value (saturated)")  # fmt: skip
+        finite = sample[np.isfinite(sample)]
+        if finite.size and finite.min() == finite.max():
+            return f"{name}every pixel reads {finite.min()} (a flat readout)"
+    return None
 
 
 def calibrate_frame(
-    data: np.ndarray, layout: FrameLayout, dtype: np.dtype | str = np.float32
+    data: np.ndarray,
+    layout: FrameLayout,
+    dtype: np.dtype | str = np.float32,
+    blank: np.ndarray | None = None,
 ) -> CalibrationResult:
     """Subtract each amplifier's overscan row by row, trim, and assemble the image.
 
@@ -108,6 +163,9 @@ def calibrate_frame(
         Regions resolved for this frame.
     dtype : dtype
         Type of the calibrated image.
+    blank : ndarray of bool, optional
+        Pixels without a value (FITS BLANK): NaN in the calibrated image, and left out of
+        the overscan levels.
 
     Returns
     -------
@@ -115,6 +173,12 @@ def calibrate_frame(
     """
     if data.shape != layout.raw_shape:
         raise ValueError(f"image shape {data.shape} is not the layout's {layout.raw_shape}")
+    problem = readout_problem(data, layout)
+    count = 0
+    if blank is not None and blank.any():
+        count = int(np.count_nonzero(blank))
+        data = data.astype(np.float64)
+        data[blank] = np.nan
     image = np.empty(layout.output_shape, dtype=dtype)
     records = []
     for amp in layout.amplifiers:
@@ -130,6 +194,8 @@ def calibrate_frame(
         method=layout.overscan_method,
         amplifiers=tuple(records),
         statistics=light_statistics(image),
+        problem=problem,
+        blank=count,
     )
 
 

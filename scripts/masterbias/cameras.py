@@ -9,7 +9,7 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["apply_camera", "camera_names"]
+__all__ = ["apply_camera", "camera_names", "merge"]
 
 
 def camera_names(folder: str | Path) -> list[str]:
@@ -17,12 +17,12 @@ def camera_names(folder: str | Path) -> list[str]:
     return sorted(path.stem for path in Path(folder).glob("*.yaml"))
 
 
-def _merge(base: dict, override: dict) -> dict:
+def merge(base: dict, override: dict) -> dict:
     """``override`` on top of ``base``, recursing into dictionaries (as Snakemake merges)."""
     merged = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -46,4 +46,4 @@ def apply_camera(config: dict, folder: str | Path) -> dict:
     preset = yaml.safe_load(path.read_text()) or {}
     if "camera" in preset or "raw_dir" in preset or "out_dir" in preset:
         raise ConfigError("camera", f"preset {path} may not set camera, raw_dir or out_dir")
-    return _merge(preset, config)
+    return merge(preset, config)

@@ -12,19 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import Settings
 from .stats import MAD_TO_STD
 
 __all__ = [
     "CombineSettings", "CombinedBand", "sigma_clip_mask", "reject_mask", "combine_stack"
 ]  # fmt: skip
 
-COMBINE_METHODS = ("average", "median", "sum")
-REJECTIONS = ("ccdclip", "avsigclip", "minmax", "ccdproc", "none")
-
 
 @dataclass(frozen=True)
-class CombineSettings:
-    """How to combine.
+class CombineSettings(Settings):
+    """How to combine (the config's ``combine.method`` and ``combine.reject``).
 
     Attributes
     ----------
@@ -44,19 +42,15 @@ class CombineSettings:
         The noise of one value (ADU) for ``ccdclip``; ``None``: measured from the frames.
     """
 
-    method: str = "average"
-    reject: str = "ccdclip"
-    low: float | None = 4.0
-    high: float | None = 4.0
-    nlow: int = 1
-    nhigh: int = 1
-    read_noise: float | None = None
+    section = ("combine",)
 
-    def __post_init__(self):
-        if self.method not in COMBINE_METHODS:
-            raise ValueError(f"combine method {self.method!r} is not one of {COMBINE_METHODS}")
-        if self.reject not in REJECTIONS:
-            raise ValueError(f"rejection {self.reject!r} is not one of {REJECTIONS}")
+    method: str
+    reject: str
+    low: float | None
+    high: float | None
+    nlow: int
+    nhigh: int
+    read_noise: float | None
 
     @property
     def needs_noise_model(self) -> bool:
@@ -64,28 +58,17 @@ class CombineSettings:
 
     @classmethod
     def from_config(cls, combine: dict) -> CombineSettings:
-        """Build from the workflow config's ``combine`` block.
-
-        ``sigma_clip`` (the first version's key) means the guide's clipping, exactly;
-        otherwise ``reject`` says how.
-        """
-        if "sigma_clip" in combine:
-            clip = combine["sigma_clip"]
-            return cls(
-                method=combine["method"],
-                reject="none" if clip is None else "ccdproc",
-                low=None if clip is None else clip.get("low"),
-                high=None if clip is None else clip.get("high"),
-            )
-        block = dict(combine.get("reject") or {"algorithm": "none"})
+        """From the config's ``combine`` block, as :func:`masterbias.config.load_config`
+        completes it."""
+        reject = combine["reject"]
         return cls(
             method=combine["method"],
-            reject=block.get("algorithm", "ccdclip"),
-            low=block.get("low", 4.0),
-            high=block.get("high", 4.0),
-            nlow=block.get("nlow", 1),
-            nhigh=block.get("nhigh", 1),
-            read_noise=block.get("read_noise"),
+            reject=reject["algorithm"],
+            low=reject["low"],
+            high=reject["high"],
+            nlow=reject["nlow"],
+            nhigh=reject["nhigh"],
+            read_noise=reject["read_noise"],
         )
 
     def describe(self) -> str:

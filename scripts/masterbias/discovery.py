@@ -1,102 +1,184 @@
-"""Finding the raw frames of a night, reading their headers, and selecting the biases.
+"""Finding the raw frames under ``raw_dir``, reading their headers, selecting the biases.
 
-Headers are cached in a JSON file keyed by each file's path, size and modification time,
-so that a folder of thousands of frames is read once, not at every Snakemake invocation.
+Frames are found in ``raw_dir`` and its sub-folders, and named by their path relative to
+it.  Headers are cached in a JSON file keyed by each file's absolute path, size and
+modification time (to the nanosecond), so that an archive of thousands of frames is read
+once, not at every Snakemake invocation.
 """
 
 from __future__ import annotations
 
-import csv
+import errno
 import fnmatch
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, FrameError
-from .fitsfile import atomic_output, calibrated_name, read_image_header
+from .fitsfile import atomic_output, calibrated_name
+from .obstime import Timestamp, header_longitude, observation_time
+from .rawfile import RawHeader, read_raw_header
 
 __all__ = [
     "RAW_SUFFIXES",
-    "Frame",
+    "RawFrame",
+    "Found",
     "HeaderCache",
     "SelectionRule",
     "find_raw_files",
     "read_frames",
-    "write_summary",
 ]
 
 RAW_SUFFIXES = tuple(
     base + compression for base in (".fits", ".fit", ".fts") for compression in ("", ".gz", ".fz")
 )
 
-#: Header keywords the summary table shows (the guide's ImageFileCollection columns).
-SUMMARY_KEYWORDS = ("IMAGETYP", "FILTER", "EXPTIME")
-
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
-class Frame:
-    """A raw file and what its header says.
+class RawFrame:
+    """A raw file and what its headers say.
 
     Attributes
     ----------
     path : str
-        Path of the raw file as found under ``raw_dir``.
-    hdu : int
-        HDU holding the image.
-    shape : tuple of int
-        numpy shape ``(rows, columns)`` of the image.
-    keywords : dict
-        Header keyword -> value (primary header and image HDU merged).
+        Path of the raw file (``raw_dir`` joined with ``relpath``).
+    relpath : str
+        Its path relative to ``raw_dir``, with ``/`` between folders.
+    stamp : tuple of int
+        Size in bytes and modification time in nanoseconds, when it was read.
+    header : RawHeader
+    time : Timestamp
+        When it was taken (UTC), from the header.
+    longitude : tuple
+        The observatory's longitude (degrees east) the header gives, and the keyword, or
+        ``(None, '')``.
     """
 
     path: str
-    hdu: int
-    shape: tuple[int, int]
-    keywords: dict = field(hash=False, compare=False)
+    relpath: str
+    stamp: tuple[int, int]
+    header: RawHeader = field(compare=False)
+    time: Timestamp = field(compare=False)
+    longitude: tuple = field(compare=False)
 
     @property
     def name(self) -> str:
         return os.path.basename(self.path)
 
     @property
-    def calibrated_name(self) -> str:
-        """File name of its calibrated frame (the raw name without .gz/.fz)."""
-        return calibrated_name(self.name)
+    def calibrated(self) -> str:
+        """Relative path of its calibrated frame (the raw one without .gz/.fz)."""
+        return calibrated_name(self.relpath)
+
+    @property
+    def keywords(self) -> dict:
+        return self.header.keywords
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """numpy shape of its first image."""
+        return self.header.images[0].shape
 
 
-def find_raw_files(raw_dir: str | os.PathLike, exclude: list[str] = ()) -> list[str]:
-    """Raw FITS files directly in ``raw_dir``, sorted by name.
+@dataclass(frozen=True)
+class Found:
+    """The raw files under a folder, and what was passed over with a reason.
+
+    Attributes
+    ----------
+    relpaths : list of str
+        Paths relative to the folder, sorted.
+    notes : list of str
+        One line per entry skipped for a reason the user should hear of (a broken link, a
+        loop of links, an unreadable folder).
+    """
+
+    relpaths: list[str]
+    notes: list[str]
+
+
+def _excluded(relpath: str, patterns) -> bool:
+    name = relpath.rsplit("/", 1)[-1]
+    return any(
+        fnmatch.fnmatchcase(relpath, pattern) or fnmatch.fnmatchcase(name, pattern)
+        for pattern in patterns
+    )
+
+
+def find_raw_files(raw_dir: str | os.PathLike, exclude=()) -> Found:
+    """Raw FITS files in ``raw_dir`` and its sub-folders (following links, once).
 
     Parameters
     ----------
     raw_dir : path-like
     exclude : list of str
-        File names or glob patterns (matched against the name) to leave out.
+        Glob patterns matched against each file's (and folder's) path relative to
+        ``raw_dir`` and against its name; what matches is not looked at at all.
 
     Raises
     ------
     ConfigError
         If ``raw_dir`` is not an existing folder.
     """
-    folder = Path(raw_dir)
-    if not folder.is_dir():
-        raise ConfigError("raw_dir", f"{os.fspath(raw_dir)!r} is not an existing folder")
-    found = [
-        os.path.join(os.fspath(raw_dir), entry.name)
-        for entry in os.scandir(folder)
-        if entry.is_file()
-        and entry.name.lower().endswith(RAW_SUFFIXES)
-        and not entry.name.startswith(".")
-        and not any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in exclude)
-    ]
-    return sorted(found)
+    top = os.fspath(raw_dir)
+    if not os.path.isdir(top):
+        raise ConfigError("raw_dir", f"{top!r} is not an existing folder")
+    found, notes = [], []
+    seen: dict[tuple[int, int], str] = {}
+
+    def unreadable(err: OSError) -> None:
+        notes.append(f"{err.filename}: cannot read this folder ({err.strerror}), skipped")
+
+    for folder, folders, files in os.walk(top, onerror=unreadable, followlinks=True):
+        relfolder = os.path.relpath(folder, top).replace(os.sep, "/")
+        relfolder = "" if relfolder == "." else relfolder + "/"
+        status = os.stat(folder)
+        identity = (status.st_dev, status.st_ino)
+        if identity in seen:
+            notes.append(f"{folder}: a loop of symbolic links back to {seen[identity]}, skipped")
+            folders.clear()
+            continue
+        seen[identity] = folder
+        folders[:] = sorted(
+            entry for entry in folders
+            if not entry.startswith(".") and not _excluded(relfolder + entry, exclude)
+        )  # fmt: skip
+        for entry in files:
+            relpath = relfolder + entry
+            if (
+                entry.startswith(".")
+                or not entry.lower().endswith(RAW_SUFFIXES)
+                or _excluded(relpath, exclude)
+            ):
+                continue
+            path = os.path.join(folder, entry)
+            try:
+                status = os.stat(path)
+            except OSError as err:
+                notes.append(f"{path}: {_unreachable(path, err)}, skipped")
+                continue
+            if not stat.S_ISREG(status.st_mode):
+                notes.append(f"{path}: not a regular file, skipped")
+                continue
+            found.append(relpath)
+    return Found(sorted(found), notes)
+
+
+def _unreachable(path: str, err: OSError) -> str:
+    """Why a file found in a folder cannot be opened, in words."""
+    if err.errno == errno.ELOOP:
+        return "a loop of symbolic links"
+    if err.errno == errno.ENOENT and os.path.islink(path):
+        return f"a broken symbolic link (to {os.readlink(path)!r})"
+    return f"cannot read ({err.strerror})"
 
 
 class HeaderCache:
-    """Header keywords of raw files, remembered by (path, size, mtime).
+    """What raw files' headers say, remembered by (absolute path, size, mtime).
 
     Parameters
     ----------
@@ -116,30 +198,36 @@ class HeaderCache:
             if stored.get("version") == CACHE_VERSION:
                 self.entries = stored.get("frames", {})
 
-    @staticmethod
-    def _stamp(path: str) -> list[int]:
-        status = os.stat(path)
-        return [status.st_size, status.st_mtime_ns]
-
-    def frame(self, path: str) -> Frame:
-        """The frame at ``path``, from the cache when its size and mtime are unchanged."""
+    def frame(self, raw_dir: str, relpath: str) -> RawFrame:
+        """The frame at ``raw_dir/relpath``, from the cache when its size and modification
+        time are unchanged."""
+        path = os.path.join(raw_dir, relpath)
         key = os.path.abspath(path)
         try:
-            stamp = self._stamp(path)
+            status = os.stat(path)
         except OSError as err:
             raise FrameError(path, f"cannot read: {err.strerror}") from None
+        stamp = [status.st_size, status.st_mtime_ns]
         entry = self.entries.get(key)
         if entry is None or entry["stamp"] != stamp:
-            image = read_image_header(path)
+            header = read_raw_header(path)
+            time = observation_time(header.keywords)
             entry = {
                 "stamp": stamp,
-                "hdu": image.hdu,
-                "shape": list(image.shape),
-                "keywords": image.keywords,
+                "header": header.to_json(),
+                "time": [time.iso, time.source],
+                "longitude": list(header_longitude(header.keywords)),
             }
             self.entries[key] = entry
             self.changed = True
-        return Frame(path, entry["hdu"], tuple(entry["shape"]), entry["keywords"])
+        return RawFrame(
+            path=path,
+            relpath=relpath,
+            stamp=tuple(entry["stamp"]),
+            header=RawHeader.from_json(entry["header"]),
+            time=Timestamp(*entry["time"]),
+            longitude=tuple(entry["longitude"]),
+        )
 
     def save(self, keep: list[str]) -> None:
         """Write the cache (atomically), keeping only the files in ``keep``."""
@@ -156,15 +244,22 @@ class HeaderCache:
         self.changed = False
 
 
-def read_frames(paths: list[str], cache: HeaderCache) -> list[Frame]:
-    """Frames for ``paths``, reading only the headers the cache does not know."""
-    return [cache.frame(path) for path in paths]
+def read_frames(raw_dir: str, relpaths: list[str], cache: HeaderCache) -> list[RawFrame]:
+    """Frames for ``relpaths`` under ``raw_dir``, reading only the headers the cache does
+    not know."""
+    return [cache.frame(raw_dir, relpath) for relpath in relpaths]
 
 
 def _normalise(value):
     if isinstance(value, str):
         return value.strip().casefold()
     return value
+
+
+def keyword_name(keyword: str) -> str:
+    """A header keyword as the planning's keyword dictionaries hold it: upper case,
+    without a ``HIERARCH`` prefix."""
+    return keyword.upper().strip().removeprefix("HIERARCH ").strip()
 
 
 @dataclass(frozen=True)
@@ -181,20 +276,17 @@ class SelectionRule:
 
     @classmethod
     def from_config(cls, select: dict) -> SelectionRule:
-        if not select:
-            raise ConfigError("select", "needs at least one keyword, e.g. IMAGETYP: [BIAS]")
         accepted = {}
         for keyword, values in select.items():
-            name = keyword.upper().strip()
-            name = name.removeprefix("HIERARCH ").strip()
             if isinstance(values, dict):
-                accepted[name] = {"min": values.get("min"), "max": values.get("max")}
+                accepted[keyword_name(keyword)] = {"min": values.get("min"),
+                                                   "max": values.get("max")}  # fmt: skip
             else:
                 values = values if isinstance(values, list) else [values]
-                accepted[name] = [_normalise(value) for value in values]
+                accepted[keyword_name(keyword)] = [_normalise(value) for value in values]
         return cls(accepted)
 
-    def why_not(self, frame: Frame) -> str | None:
+    def why_not(self, frame: RawFrame) -> str | None:
         """``None`` if the frame is selected, otherwise the reason it is not."""
         for keyword, accepted in self.accepted.items():
             if keyword not in frame.keywords:
@@ -210,28 +302,5 @@ class SelectionRule:
                 return f"{keyword} = {value!r}"
         return None
 
-    def select(self, frames: list[Frame]) -> list[Frame]:
+    def select(self, frames: list[RawFrame]) -> list[RawFrame]:
         return [frame for frame in frames if self.why_not(frame) is None]
-
-
-def write_summary(
-    frames: list[Frame], rule: SelectionRule, path: str | os.PathLike, group_of=None
-) -> None:
-    """Write the night's summary table (one row per raw file) as CSV, atomically.
-
-    ``group_of`` maps a selected frame to its group name (with ``group_by``).
-    """
-    with atomic_output(path) as temporary, open(temporary, "w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(
-            ["file", "imagetyp", "filter", "exptime", "naxis1", "naxis2", "selected", "reason"]
-            + (["group"] if group_of else [])
-        )
-        for frame in frames:
-            reason = rule.why_not(frame)
-            writer.writerow(
-                [frame.name]
-                + [frame.keywords.get(keyword, "") for keyword in SUMMARY_KEYWORDS]
-                + [frame.shape[1], frame.shape[0], reason is None, reason or ""]
-                + ([group_of(frame) if reason is None else ""] if group_of else [])
-            )

@@ -195,7 +195,7 @@ def night_trends(rows: list[dict]) -> Figure:
     rows : list of dict
         One per frame, in time order: ``time`` (hours from the first frame, or the frame's
         index when the headers carry no date), ``overscan_level_adu``, ``median_adu``,
-        ``robust_std_adu``, ``pair_noise_adu`` (numbers or None) and ``left_out`` (the
+        ``clipped_std_adu``, ``pair_noise_adu`` (numbers or None) and ``left_out`` (the
         reason, or empty).
     """
     figure = _figure(10, 7)
@@ -212,7 +212,7 @@ def night_trends(rows: list[dict]) -> Figure:
 
     for axes, keys in (
         (level, (("overscan_level_adu", "overscan level"),)),
-        (noise, (("robust_std_adu", "robust std"), ("pair_noise_adu", "read noise (pairs)"))),
+        (noise, (("clipped_std_adu", "clipped std"), ("pair_noise_adu", "read noise (pairs)"))),
     ):
         for key, label in keys:
             values = series(key)

@@ -1,10 +1,8 @@
-"""FITS input and output through fitsio: headers, images, and atomic writes.
+"""FITS input and output of the jobs through fitsio: images, headers, atomic writes.
 
-Headers are read block by block from the start of the file (through a gzip stream for
-``.gz``), so that finding and summarising a night of compressed frames does not decompress
-whole images; the cards are parsed by fitsio.  Images are read with fitsio, and every output
-is written to a temporary file in the destination folder and renamed into place, so an
-interrupted job never leaves a half-written FITS that a rerun would trust.
+Images are read with fitsio, and every output is written to a temporary file in the
+destination folder and renamed into place, so an interrupted job never leaves a
+half-written FITS that a rerun would trust.
 """
 
 from __future__ import annotations
@@ -16,8 +14,8 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import tempfile
-import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,65 +24,28 @@ import fitsio
 import numpy as np
 
 from .errors import FrameError, OutputError
+from .rawfile import is_structural
 
 __all__ = [
-    "ImageHeader",
+    "RawFile",
+    "open_raw",
     "cfitsio_paths",
     "calibrated_name",
     "fits_text",
     "clean_header",
     "read_image",
-    "read_image_header",
     "atomic_output",
     "check_fits_complete",
 ]
 
 BLOCK = 2880
-CARD = 80
-
-#: Keywords that describe how a FITS file stores its pixels.  They belong to the writer, not
-#: to the data: copying them onto a float32 image (BZERO = 32768 above all) would corrupt it.
-STRUCTURAL_KEYWORDS = frozenset(
-    {
-        "SIMPLE", "EXTEND", "XTENSION", "BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "BZERO",
-        "BSCALE", "BLANK", "EXTNAME", "EXTVER", "CHECKSUM", "DATASUM", "END", "INHERIT",
-        "ZIMAGE", "ZSIMPLE", "ZTENSION", "ZBITPIX", "ZNAXIS", "ZPCOUNT", "ZGCOUNT",
-        "ZCMPTYPE", "ZQUANTIZ", "ZDITHER0", "ZEXTEND", "ZBLANK", "ZSCALE", "ZZERO",
-        "THEAP", "TFIELDS",
-    }
-)  # fmt: skip
-_STRUCTURAL_PREFIXES = ("NAXIS", "ZNAXIS", "ZTILE", "ZNAME", "ZVAL", "TTYPE", "TFORM")
 
 COMPRESSION_SUFFIXES = (".gz", ".fz")
 
 
-@dataclass(frozen=True)
-class ImageHeader:
-    """Where a file keeps its image, and the header that describes it.
-
-    Attributes
-    ----------
-    hdu : int
-        Index of the first HDU holding a 2-D image (0 = primary).
-    shape : tuple of int
-        numpy shape ``(rows, columns)`` = ``(NAXIS2, NAXIS1)`` of that image.
-    header : fitsio.FITSHDR
-        The primary header's cards followed by the image HDU's own (for an image in an
-        extension), so keywords such as IMAGETYP kept in the primary header are seen.
-    keywords : dict
-        Keyword -> value of the same cards, without storage keywords, COMMENT and HISTORY;
-        a keyword repeated in one header keeps its first value (as astropy reads it), and
-        the image HDU's keywords win over the primary header's.
-    """
-
-    hdu: int
-    shape: tuple[int, int]
-    header: fitsio.FITSHDR
-    keywords: dict
-
-
 def calibrated_name(raw_name: str) -> str:
-    """The file name of a calibrated frame: the raw name without ``.gz``/``.fz``."""
+    """The name of a calibrated frame: the raw name (or relative path) without
+    ``.gz``/``.fz``."""
     for suffix in COMPRESSION_SUFFIXES:
         if raw_name.lower().endswith(suffix):
             return raw_name[: -len(suffix)]
@@ -96,12 +57,6 @@ def fits_text(text: str) -> str:
     return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
-def _is_structural(name: str) -> bool:
-    return name in STRUCTURAL_KEYWORDS or (
-        name.startswith(_STRUCTURAL_PREFIXES) and name[len(name.rstrip("0123456789")) :] != ""
-    )
-
-
 #: The COMMENT cards that FITS writers add to every primary header; copied, they pile up.
 _STANDARD_COMMENTS = ("FITS (Flexible Image Transport System) format is", "and Astrophysics',")
 
@@ -111,7 +66,7 @@ def clean_header(header: fitsio.FITSHDR) -> fitsio.FITSHDR:
     cleaned = fitsio.FITSHDR()
     for record in header.records():
         name = record["name"].upper()
-        if _is_structural(name):
+        if is_structural(name):
             continue
         if name == "COMMENT" and str(record.get("value", "")).strip().startswith(
             _STANDARD_COMMENTS
@@ -119,196 +74,6 @@ def clean_header(header: fitsio.FITSHDR) -> fitsio.FITSHDR:
             continue
         cleaned.add_record(record)
     return cleaned
-
-
-def _read_cards(stream, path: Path, primary: bool) -> list[str] | None:
-    """Read one header (80-character cards up to END) from a stream of 2880-byte blocks.
-
-    Returns ``None`` at a clean end of file before an extension header.
-    """
-    cards: list[str] = []
-    while True:
-        block = stream.read(BLOCK)
-        if not block and not primary and not cards:
-            return None
-        if primary and not cards and not block:
-            raise FrameError(path, "file is empty (0 bytes)")
-        if primary and not cards and not block.startswith(b"SIMPLE  ="):
-            raise FrameError(path, "not a FITS file (it does not start with SIMPLE)")
-        if len(block) < BLOCK:
-            raise FrameError(path, "file ends inside a FITS header (truncated or not FITS)")
-        for offset in range(0, BLOCK, CARD):
-            card = block[offset : offset + CARD].decode("ascii", errors="replace")
-            name = card[:8].rstrip()
-            if name == "END":
-                return cards
-            if card.strip():
-                cards.append(card)
-
-
-def _keyword_value(value):
-    if isinstance(value, str):
-        return value.rstrip()  # trailing spaces are not significant in FITS strings
-    if isinstance(value, (int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
-def _parse_cards(cards: list[str], path: Path, into: fitsio.FITSHDR, keywords: dict) -> dict:
-    """Parse cards into ``into``; fill ``keywords`` (first value wins, as astropy reads a
-    repeated keyword); return the structural keywords."""
-    structural = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # fitsio warns of odd but readable cards
-        for card in cards:
-            try:
-                record = fitsio.FITSRecord(card)
-            except Exception as err:  # fitsio raises several types for a bad card
-                raise FrameError(path, f"unreadable header card {card.strip()!r}: {err}") from None
-            name = (record.get("name") or "").upper()
-            if _is_structural(name):
-                structural.setdefault(name, record["value"])
-            elif name not in ("COMMENT", "HISTORY", "", "CONTINUE"):
-                keywords.setdefault(name, _keyword_value(record.get("value")))
-            into.add_record(record)
-    return structural
-
-
-@dataclass(frozen=True)
-class _Structure:
-    """The keywords that say how an HDU's data are laid out, checked."""
-
-    bitpix: int
-    dims: tuple[int, ...]
-    pcount: int
-    gcount: int
-    compressed: bool
-
-    @classmethod
-    def from_keywords(cls, structural: dict, path: Path) -> _Structure:
-        def integer(name, default=None):
-            value = structural.get(name, default)
-            if value is None:
-                raise FrameError(path, f"header has no {name}")
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise FrameError(path, f"header {name} = {value!r} is not an integer")
-            if value != int(value) or value < 0 and name != "BITPIX":
-                raise FrameError(path, f"header {name} = {value!r} is not a count")
-            return int(value)
-
-        naxis = integer("NAXIS")
-        if naxis > 999:
-            raise FrameError(path, f"header NAXIS = {naxis} is not a count of axes")
-        bitpix = integer("BITPIX")
-        if bitpix not in (8, 16, 32, 64, -32, -64):
-            raise FrameError(path, f"header BITPIX = {bitpix} is not a FITS pixel type")
-        dims = tuple(integer(f"NAXIS{axis}") for axis in range(1, naxis + 1))
-        return cls(
-            bitpix=bitpix,
-            dims=dims,
-            pcount=integer("PCOUNT", 0),
-            gcount=integer("GCOUNT", 1),
-            compressed=bool(structural.get("ZIMAGE")),
-        )
-
-    @property
-    def data_bytes(self) -> int:
-        if not self.dims:
-            return 0
-        count = 1
-        for size in self.dims:
-            count *= size
-        return abs(self.bitpix) // 8 * self.gcount * (count + self.pcount)
-
-    @property
-    def image_shape(self) -> tuple[int, int] | None:
-        """numpy shape of a 2-D image in this HDU, or None."""
-        if self.compressed or len(self.dims) < 2 or min(self.dims) <= 0:
-            return None  # a tile-compressed image is decoded by fitsio instead
-        if len(self.dims) > 2 and any(size != 1 for size in self.dims[2:]):
-            return None
-        return self.dims[1], self.dims[0]
-
-
-def _open_stream(path: Path):
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")
-    return open(path, "rb")
-
-
-def read_image_header(path: str | os.PathLike) -> ImageHeader:
-    """Find the first 2-D image in a FITS file and return its header, reading only headers.
-
-    Parameters
-    ----------
-    path : path-like
-        A FITS file, optionally gzip-compressed (``.gz``) or tile-compressed (``.fz``).
-
-    Returns
-    -------
-    ImageHeader
-
-    Raises
-    ------
-    FrameError
-        If the file cannot be read, is not FITS, or holds no 2-D image.
-    """
-    path = Path(path)
-    if path.name.lower().endswith(".fz"):
-        return _read_compressed_header(path)
-    merged = fitsio.FITSHDR()
-    keywords: dict = {}
-    try:
-        with _open_stream(path) as stream:
-            for hdu in range(64):
-                cards = _read_cards(stream, path, primary=hdu == 0)
-                if cards is None:
-                    break
-                if hdu == 0:
-                    structural = _parse_cards(cards, path, merged, keywords)
-                else:
-                    own, own_keywords = fitsio.FITSHDR(), {}
-                    structural = _parse_cards(cards, path, own, own_keywords)
-                    for record in own.records():
-                        merged.add_record(record)
-                    keywords.update(own_keywords)
-                structure = _Structure.from_keywords(structural, path)
-                shape = structure.image_shape
-                if shape is not None:
-                    return ImageHeader(hdu=hdu, shape=shape, header=merged, keywords=keywords)
-                if structure.compressed:
-                    return _read_compressed_header(path)
-                # seek, not read: a (corrupt) header may claim terabytes of data
-                stream.seek(-(-structure.data_bytes // BLOCK) * BLOCK, os.SEEK_CUR)
-    except FrameError:
-        raise
-    except (OSError, EOFError, zlib.error) as err:
-        raise FrameError(path, f"cannot read: {err}") from None
-    raise FrameError(path, "holds no 2-D image in any HDU")
-
-
-def _read_compressed_header(path: Path) -> ImageHeader:
-    try:
-        with cfitsio_paths([path]) as (literal,), fitsio.FITS(literal) as fits:
-            merged = fitsio.FITSHDR()
-            for hdu_index, hdu in enumerate(fits):
-                header = hdu.read_header()
-                if hdu_index == 0 or hdu.get_exttype() == "IMAGE_HDU":
-                    for record in header.records():
-                        merged.add_record(record)
-                dims = hdu.get_dims() if hdu.get_exttype() == "IMAGE_HDU" else []
-                if len(dims) == 2 and min(dims) > 0:
-                    keywords = {
-                        record["name"].upper(): _keyword_value(record.get("value"))
-                        for record in merged.records()
-                        if not _is_structural(record["name"].upper())
-                        and record["name"].upper() not in ("COMMENT", "HISTORY", "")
-                    }
-                    shape = (dims[0], dims[1])
-                    return ImageHeader(hdu_index, shape, merged, keywords)
-    except OSError as err:
-        raise FrameError(path, f"cannot read: {err}") from None
-    raise FrameError(path, "holds no 2-D image in any HDU")
 
 
 #: Characters that cfitsio reads as its extended file-name syntax (``file.fits[1]``,
@@ -340,6 +105,64 @@ def cfitsio_paths(paths: list[str | os.PathLike]):
             os.symlink(os.path.abspath(texts[index]), link)
             texts[index] = link
         yield texts
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A raw FITS file opened for a job: the fitsio handle, and the SHA-256 of its bytes.
+
+    Attributes
+    ----------
+    fits : fitsio.FITS
+    digest : str
+        SHA-256 (hex) of the file's bytes as stored (compressed, for ``.gz``).
+    """
+
+    fits: fitsio.FITS
+    digest: str
+
+
+@contextlib.contextmanager
+def open_raw(path: str | os.PathLike):
+    """Open a raw FITS file with fitsio; yield a :class:`RawFile`.
+
+    A ``.gz`` file is decompressed here, with the gzip checksum and length checked (cfitsio
+    does not check them, and reads some damaged files as wrong pixels without a word),
+    into a temporary file that fitsio reads.
+
+    Raises
+    ------
+    FrameError
+        If the file cannot be read or its compression is damaged.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as stream:
+            stored = stream.read()
+    except OSError as err:
+        raise FrameError(path, f"cannot read: {err.strerror or err}") from None
+    digest = hashlib.sha256(stored).hexdigest()
+    with contextlib.ExitStack() as stack:
+        if path.lower().endswith(".gz"):
+            try:
+                plain = gzip.decompress(stored)
+            except (EOFError, OSError, zlib.error) as err:
+                raise FrameError(path, f"the .gz is damaged or cut short: {err}") from None
+            del stored
+            temporary = stack.enter_context(
+                tempfile.NamedTemporaryFile(prefix="masterbias-", suffix=".fits")
+            )
+            temporary.write(plain)
+            temporary.flush()
+            del plain
+            literal = temporary.name
+        else:
+            (literal,) = stack.enter_context(cfitsio_paths([path]))
+        try:
+            fits = stack.enter_context(fitsio.FITS(literal))
+        except OSError as err:
+            raise FrameError(path, f"cannot read: {err}") from None
+        yield RawFile(fits, digest)
 
 
 def read_image(path: str | os.PathLike, hdu: int) -> np.ndarray:
@@ -384,9 +207,10 @@ def atomic_output(path: str | os.PathLike, check=None):
 
     The temporary file lives in the destination folder (so the rename is atomic on one
     file system) and is removed if the block raises.  Its name is derived from the final
-    name, so a job killed outright leaves at most one stale temporary file, which the
-    next attempt at the same output replaces.  A failure to write (a full disk, a
-    read-only folder) ends as an :class:`OutputError` naming the file.
+    name, this host and this process, so two runs writing into one ``out_dir`` never
+    share one; the temporary files a killed job left (its process is gone) are removed by
+    the next attempt at the same output.  A failure to write (a full disk, a read-only
+    folder) ends as an :class:`OutputError` naming the file.
 
     Parameters
     ----------
@@ -398,11 +222,11 @@ def atomic_output(path: str | os.PathLike, check=None):
     path = Path(path)
     # cfitsio reads meaning into some file names ('[', '!', a '.gz' ending), so the
     # temporary name is plain whatever the final one is.
-    digest = hashlib.sha256(path.name.encode()).hexdigest()[:16]
-    temporary = path.with_name(f".partial-{digest}")
+    prefix = f".partial-{hashlib.sha256(path.name.encode()).hexdigest()[:16]}-"
+    temporary = path.with_name(f"{prefix}{_HOST}-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.unlink(missing_ok=True)
+        _remove_abandoned(path.parent, prefix)
         yield temporary
         if check is not None:
             check(temporary)
@@ -412,6 +236,32 @@ def atomic_output(path: str | os.PathLike, check=None):
     finally:
         with contextlib.suppress(OSError):  # nothing to remove, or nowhere to remove it
             temporary.unlink(missing_ok=True)
+
+
+#: This host, as temporary names carry it (no '-' so that the pid can be split off).
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname()) or "host"
+
+
+def _remove_abandoned(folder: Path, prefix: str) -> None:
+    """Remove temporary files of ``prefix`` left by processes of this host that are gone."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if not entry.name.startswith(prefix):
+                continue
+            host, _, pid = entry.name[len(prefix) :].rpartition("-")
+            if host == _HOST and pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_failure(err: OSError, folder: Path) -> str:

@@ -1,74 +1,86 @@
-"""Headers of the products: keep what the camera wrote, record truthfully what was done."""
+"""Headers of the calibrated frames: keep what the camera wrote, record truthfully what was
+done (the keywords of :mod:`masterbias.keywords`)."""
 
 from __future__ import annotations
+
+import re
 
 import fitsio
 
 from . import SOFTWARE
+from . import keywords as kw
 from .calibration import CalibrationResult
 from .fitsfile import clean_header, fits_text
 from .layout import FrameLayout
 from .sections import SectionError, parse_section
 
-__all__ = ["calibrated_header", "SECTION_KEYWORDS"]
+__all__ = ["calibrated_header", "frame_header"]
 
-#: Section keywords in raw-frame coordinates that a trim makes stale.
-SECTION_KEYWORDS = ("BIASSEC", "DATASEC", "TRIMSEC", "CCDSEC")
+#: Section keywords in raw-image coordinates that a trim moves or makes stale (CCDSEC: in
+#: detector coordinates), with an optional amplifier suffix (DATASECA, BIASSECB).
+_SECTION_KEY = re.compile(r"^(BIASSEC|DATASEC|TRIMSEC|PRESEC|POSTSEC|CCDSEC)([A-Z0-9]{0,3})$")
 
 
 def _move_sections(header: fitsio.FITSHDR, layout: FrameLayout) -> list[str]:
     """Rewrite section keywords into the trimmed geometry; drop those that left the image."""
     notes = []
     kept = layout.kept
-    trimmed = kept.shape != layout.raw_shape
-    if not trimmed:
+    if kept.shape == layout.raw_shape:
         return notes
-    raw_datasec = str(header.get("DATASEC", "")).replace(" ", "")
-    for keyword in SECTION_KEYWORDS:
-        if keyword not in header:
-            continue
-        text = str(header[keyword])
-        if keyword == "CCDSEC":
+    raw = {record["name"]: str(record["value"]) for record in header.records()
+           if _SECTION_KEY.match(record["name"].upper())}  # fmt: skip
+    for name, text in raw.items():
+        family, suffix = _SECTION_KEY.match(name.upper()).groups()
+        if family == "CCDSEC":
             # detector coordinates, not image coordinates: valid only while the image still
             # is the data section it describes
-            if raw_datasec != kept.fits:
-                header.delete(keyword)
-                notes.append(f"CCDSEC {text} removed: the image was trimmed to {kept.fits}")
+            datasec = raw.get(f"DATASEC{suffix}", "").replace(" ", "")
+            if datasec != kept.fits:
+                header.delete(name)
+                notes.append(f"{name} {text} removed: the image was trimmed to {kept.fits}")
             continue
         try:
             section = parse_section(text, layout.raw_shape)
         except SectionError:
             section = None
-        if keyword == "TRIMSEC" or section is None or not kept.contains(section):
-            header.delete(keyword)
-            notes.append(f"{keyword} {text} removed: not in the trimmed image")
+        if family == "TRIMSEC" or section is None or not kept.contains(section):
+            header.delete(name)
+            notes.append(f"{name} {text} removed: not in the trimmed image")
         else:
             moved = section.relative_to(kept)
-            header[keyword] = moved.fits
-            notes.append(f"{keyword} {text} -> {moved.fits} after trimming")
+            header[name] = moved.fits
+            notes.append(f"{name} {text} -> {moved.fits} after trimming")
     # IRAF's logical-to-physical offset: physical = logical - LTV
-    ltv1 = float(header.get("LTV1", 0)) - (kept.x1 - 1)
-    ltv2 = float(header.get("LTV2", 0)) - (kept.y1 - 1)
-    header.add_record({"name": "LTV1", "value": ltv1, "comment": "offset, IRAF convention"})
-    header.add_record({"name": "LTV2", "value": ltv2, "comment": "offset, IRAF convention"})
+    kw.LTV1.put(header, (kw.LTV1.read(header) or 0.0) - (kept.x1 - 1))
+    kw.LTV2.put(header, (kw.LTV2.read(header) or 0.0) - (kept.y1 - 1))
     return notes
 
 
+def frame_header(raw_primary: fitsio.FITSHDR, raw_name: str, digest: str) -> fitsio.FITSHDR:
+    """The primary header of a calibrated frame: the raw primary header, cleaned of
+    storage keywords, with the frame's provenance."""
+    header = clean_header(raw_primary)
+    kw.BUNIT.put(header, "adu")
+    kw.RAWFILE.put(header, fits_text(raw_name))
+    kw.RAWSUM.put(header, digest)
+    kw.PROCSOFT.put(header, SOFTWARE)
+    kw.put_history(header, f"{SOFTWARE}: calibrated {fits_text(raw_name)}")
+    return header
+
+
 def calibrated_header(
-    raw_header: fitsio.FITSHDR,
-    result: CalibrationResult,
-    layout: FrameLayout,
-    raw_name: str,
+    raw_header: fitsio.FITSHDR, result: CalibrationResult, layout: FrameLayout
 ) -> fitsio.FITSHDR:
-    """The raw header, cleaned of storage keywords, with the calibration recorded.
+    """The header of one calibrated image: its raw header, cleaned of storage keywords,
+    with what was done to it recorded.
 
     Parameters
     ----------
     raw_header : fitsio.FITSHDR
+        The header the image came with (for a single image, already carrying the frame's
+        provenance from :func:`frame_header`).
     result : CalibrationResult
     layout : FrameLayout
-    raw_name : str
-        The raw file's name, recorded in RAWFILE.
 
     Returns
     -------
@@ -76,42 +88,42 @@ def calibrated_header(
     """
     header = clean_header(raw_header)
     notes = _move_sections(header, layout)
-
-    def put(name, value, comment):
-        header.add_record({"name": name, "value": value, "comment": comment})
-
-    put("BUNIT", "adu", "pixel unit")
-    put("RAWFILE", fits_text(raw_name), "raw frame this was made from")
-    put("PROCSOFT", SOFTWARE, "software that calibrated this frame")
-    put("OVSCMETH", result.method, "overscan: per-row statistic, or none")
-    put("OVSCMODL", layout.overscan_model.function, "overscan: fit along the readout")
+    kw.BUNIT.put(header, "adu")
+    kw.OVSCMETH.put(header, result.method)
+    kw.OVSCMODL.put(header, layout.overscan_model.function)
     if layout.overscan_model.function != "none":
-        put("OVSCORDR", layout.overscan_model.order, "overscan fit order or spline pieces")
+        kw.OVSCORDR.put(header, layout.overscan_model.order)
     stats = result.statistics
-    put("CALMED", round(stats["median"], 4), "median of the calibrated image, ADU")
-    put("CALRMS", round(stats["noise"], 4), "robust std of the calibrated image, ADU")
-    put("CALGRAD", round(stats["gradient"], 4), "spread of its quadrant medians, ADU")
-    history = [f"{SOFTWARE}: calibrated {fits_text(raw_name)}"]
+    kw.CALMED.put(header, stats["median"])
+    kw.CALRMS.put(header, stats["noise"])
+    kw.CALGRAD.put(header, stats["gradient"])
+    if result.blank:
+        kw.CALBLANK.put(header, result.blank)
+    if result.problem:
+        kw.CALFLAG.put(header, fits_text(result.problem))
+    history = []
     for index, amp in enumerate(result.amplifiers, start=1):
-        put(f"CALSEC{index}", amp.light, f"amp {amp.name}: raw section kept")
-        put(f"AMPSEC{index}", amp.output, f"amp {amp.name}: its section of this image")
+        label = f"amp {amp.name}: "
+        kw.CALSEC.put(header, amp.light, index, label + kw.CALSEC.comment)
+        kw.AMPSEC.put(header, amp.output, index, label + kw.AMPSEC.comment)
         if amp.overscan is not None:
-            put(f"OVSCSEC{index}", amp.overscan, f"amp {amp.name}: raw overscan section")
-            put(f"OVSCLEV{index}", round(amp.level, 4), f"amp {amp.name}: median row level ADU")
-            put(f"OVSCRMS{index}", round(amp.noise, 4), f"amp {amp.name}: overscan noise ADU")
+            kw.OVSCSEC.put(header, amp.overscan, index, label + kw.OVSCSEC.comment)
+            kw.OVSCLEV.put(header, amp.level, index, label + kw.OVSCLEV.comment)
+            kw.OVSCRMS.put(header, amp.noise, index, label + kw.OVSCRMS.comment)
             history.append(
                 f"overscan {amp.overscan}: {result.method} of each row, "
                 f"{layout.overscan_model.describe()}, subtracted "
                 f"(median level {amp.level:.3f} ADU)"
             )
         if amp.parallel is not None:
-            put(f"POVSEC{index}", amp.parallel, f"amp {amp.name}: raw parallel overscan")
-            put(f"POVLEV{index}", round(amp.parallel_level, 4), f"amp {amp.name}: column level")
+            kw.POVSEC.put(header, amp.parallel, index, label + kw.POVSEC.comment)
+            kw.POVLEV.put(header, amp.parallel_level, index, label + kw.POVLEV.comment)
             history.append(
                 f"parallel overscan {amp.parallel}: {result.method} of each column subtracted"
             )
         history.append(f"trimmed to {amp.light} -> {amp.output}")
-    history.extend(notes)
-    for line in history:
-        header.add_record({"name": "HISTORY", "value": line})
+    if result.blank:
+        history.append(f"{result.blank} BLANK pixels set to NaN")
+    for line in history + notes:
+        kw.put_history(header, line)
     return header

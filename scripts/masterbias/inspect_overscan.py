@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .fitsfile import read_image, read_image_header
+from .fitsfile import read_image
+from .rawfile import read_raw_header
 from .sections import Section, parse_section
 from .stats import robust_std
 
@@ -164,10 +165,11 @@ def main(argv: list[str] | None = None) -> OverscanProfile:
     parser.add_argument("--region", default="header", help="overscan columns, or 'header'")
     parser.add_argument("--out", default="overscan_inspection", help="folder for the results")
     args = parser.parse_args(argv)
-    found = read_image_header(args.frames[0])
-    text = str(found.header["BIASSEC"]) if args.region == "header" else args.region
-    region = parse_section(text, found.shape)
-    images = [read_image(path, read_image_header(path).hdu) for path in args.frames]
+    found = read_raw_header(args.frames[0])
+    first = found.images[0]
+    text = str(found.hdu_keywords(first)["BIASSEC"]) if args.region == "header" else args.region
+    region = parse_section(text, first.shape)
+    images = [read_image(path, read_raw_header(path).images[0].index) for path in args.frames]
     profile = profile_overscan(images, region)
     table, plot = write_profile(profile, Path(args.out), Path(args.frames[0]).name)
     print(f"overscan {region.fits}: plateau {profile.plateau:.2f} ADU")

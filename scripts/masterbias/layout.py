@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .config import Settings
 from .errors import ConfigError, FrameError
 from .overscan_model import OverscanModel
 from .sections import Section, SectionError, parse_section
 
-__all__ = ["Amplifier", "FrameLayout", "LayoutSpec", "OVERSCAN_METHODS"]
-
-OVERSCAN_METHODS = ("median", "mean", "none")
+__all__ = ["Amplifier", "FrameLayout", "LayoutSpec"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class FrameLayout:
     raw_shape: tuple[int, int]
     amplifiers: tuple[Amplifier, ...]
     overscan_method: str
-    overscan_model: OverscanModel = OverscanModel()
+    overscan_model: OverscanModel
 
     @property
     def kept(self) -> Section:
@@ -87,23 +86,48 @@ def bounding_box(sections: list[Section]) -> Section:
     )
 
 
-def _header_section(header, keywords, shape, path, purpose) -> Section:
+#: What ``header`` means as a region: the keywords tried, in order.
+HEADER_DEFAULTS = {"overscan.region": ("BIASSEC",), "trim.region": ("TRIMSEC", "DATASEC")}
+
+
+def _section(text: str, key: str, header, shape, path) -> Section:
+    """A configured region for one image: a FITS section, or ``header:KEYWORD`` (``header``
+    alone for the keywords of :data:`HEADER_DEFAULTS`) read from the image's header.
+
+    Raises
+    ------
+    FrameError
+        Naming the file, the setting and the reason (malformed, outside the image, a
+        keyword missing from the header).
+    """
+    source = text.strip()
+    if not source.lower().startswith("header"):
+        try:
+            return parse_section(source, shape)
+        except SectionError as err:
+            raise FrameError(path, f"config {key}: {err}") from None
+    named = source[len("header") :].strip()
+    if named and not named.startswith(":"):
+        raise FrameError(
+            path, f"config {key}: {text!r} is not a section, 'header' or 'header:KEYWORD'"
+        )
+    keywords = (named[1:].strip().upper(),) if named else HEADER_DEFAULTS[key]
     for keyword in keywords:
         if keyword in header:
             try:
                 return parse_section(str(header[keyword]), shape)
             except SectionError as err:
-                raise FrameError(path, f"header {keyword} for the {purpose}: {err}") from None
+                raise FrameError(path, f"header {keyword} for config {key}: {err}") from None
     names = " or ".join(keywords)
     raise FrameError(
         path,
-        f"the header has no {names}, which the config asks for ('header') as the "
-        f"{purpose}; give the region in the config instead",
+        f"the header has no {names}, which config {key} ({text!r}) asks for; give the "
+        "region in the config instead",
     )
 
 
 @dataclass(frozen=True)
-class LayoutSpec:
+class LayoutSpec(Settings):
     """The layout as configured, before it meets a frame's header.
 
     Attributes
@@ -113,9 +137,9 @@ class LayoutSpec:
         A FITS section, or ``'header'`` for BIASSEC.
     trim_region : str
         A FITS section, ``'header'`` for TRIMSEC then DATASEC, or ``'none'``.
-    overscan_model : dict, optional
+    overscan_model : dict
         ``OverscanModel`` fields: a smooth fit along the readout of the per-line levels.
-    amplifiers : tuple of dict, optional
+    amplifiers : tuple of dict
         Several amplifiers, each ``{name, light, overscan, parallel_overscan}`` (FITS
         sections; ``overscan`` and ``parallel_overscan`` may be absent).  When given, it
         replaces ``overscan_region`` and ``trim_region``; the light sections must tile a
@@ -125,25 +149,32 @@ class LayoutSpec:
     overscan_method: str
     overscan_region: str
     trim_region: str
-    amplifiers: tuple = ()
-    overscan_model: dict | None = None
+    amplifiers: tuple
+    overscan_model: dict
 
     @classmethod
     def from_config(cls, config: dict) -> LayoutSpec:
-        """Build from the workflow config's ``overscan`` and ``trim`` blocks."""
-        method = config["overscan"]["method"]
-        if method not in OVERSCAN_METHODS:
-            raise ConfigError("overscan.method", f"{method!r} is not one of {OVERSCAN_METHODS}")
+        """Build from the workflow config's ``overscan``, ``trim`` and ``amplifiers``."""
         return cls(
-            overscan_method=method,
-            overscan_region=str(config["overscan"].get("region", "header")),
-            trim_region=str(config["trim"].get("region", "none")),
-            amplifiers=tuple(config.get("amplifiers") or ()),
-            overscan_model=config["overscan"].get("model"),
+            overscan_method=config["overscan"]["method"],
+            overscan_region=str(config["overscan"]["region"]),
+            trim_region=str(config["trim"]["region"]),
+            amplifiers=tuple(config["amplifiers"]),
+            overscan_model=config["overscan"]["model"],
         )
 
+    def to_params(self) -> dict:
+        """The fields as plain values (a Snakemake ``params`` entry and a job's argument)."""
+        return {
+            "overscan_method": self.overscan_method,
+            "overscan_region": self.overscan_region,
+            "trim_region": self.trim_region,
+            "amplifiers": list(self.amplifiers),
+            "overscan_model": self.overscan_model,
+        }
+
     def resolve(self, header, shape: tuple[int, int], path) -> FrameLayout:
-        """Resolve the regions for one frame of numpy ``shape`` with ``header``.
+        """Resolve the regions for one image of numpy ``shape`` with ``header``.
 
         Raises
         ------
@@ -152,29 +183,22 @@ class LayoutSpec:
             inconsistent (overscan rows that do not cover the light rows).
         """
         if self.amplifiers:
-            return self._resolve_amplifiers(shape, path)
+            return self._resolve_amplifiers(header, shape, path)
         full = Section.full(shape)
         if self.trim_region.lower() == "none":
             light = full
-        elif self.trim_region.lower() == "header":
-            light = _header_section(header, ("TRIMSEC", "DATASEC"), shape, path, "trim region")
         else:
-            light = self._config_section(self.trim_region, "trim.region", shape, path)
+            light = _section(self.trim_region, "trim.region", header, shape, path)
 
         overscan = None
         if self.overscan_method != "none":
-            if self.overscan_region.lower() == "header":
-                overscan = _header_section(header, ("BIASSEC",), shape, path, "overscan region")
-            elif self.overscan_region.lower() == "none":
+            if self.overscan_region.lower() == "none":
                 raise ConfigError(
                     "overscan.region",
                     f"is 'none' but overscan.method is {self.overscan_method!r}; "
                     "give a region or set overscan.method: none",
                 )
-            else:
-                overscan = self._config_section(
-                    self.overscan_region, "overscan.region", shape, path
-                )
+            overscan = _section(self.overscan_region, "overscan.region", header, shape, path)
             if not (overscan.y1 <= light.y1 and light.y2 <= overscan.y2):
                 raise FrameError(
                     path,
@@ -197,24 +221,21 @@ class LayoutSpec:
         )
 
     def _model(self) -> OverscanModel:
-        try:
-            return OverscanModel.from_config(self.overscan_model)
-        except ValueError as err:
-            raise ConfigError("overscan.model", str(err)) from None
+        return OverscanModel.from_config(self.overscan_model)
 
-    def _resolve_amplifiers(self, shape, path) -> FrameLayout:
+    def _resolve_amplifiers(self, header, shape, path) -> FrameLayout:
         amplifiers = []
         for index, entry in enumerate(self.amplifiers, start=1):
-            name = str(entry.get("name", index))
+            name = str(entry.get("name") or index)
             key = f"amplifiers[{index}]"
-            light = self._config_section(entry["light"], f"{key}.light", shape, path)
+            light = _section(entry["light"], f"{key}.light", header, shape, path)
             serial = parallel = None
             if self.overscan_method != "none":
-                if entry.get("overscan"):
-                    serial = self._config_section(entry["overscan"], f"{key}.overscan", shape, path)
-                if entry.get("parallel_overscan"):
-                    parallel = self._config_section(
-                        entry["parallel_overscan"], f"{key}.parallel_overscan", shape, path
+                if "overscan" in entry:
+                    serial = _section(entry["overscan"], f"{key}.overscan", header, shape, path)
+                if "parallel_overscan" in entry:
+                    parallel = _section(
+                        entry["parallel_overscan"], f"{key}.parallel_overscan", header, shape, path
                     )
             _check_coverage(light, serial, parallel, name, path)
             amplifiers.append(Amplifier(name, light, serial, light, parallel))
@@ -240,13 +261,6 @@ class LayoutSpec:
             overscan_method=self.overscan_method,
             overscan_model=self._model(),
         )
-
-    @staticmethod
-    def _config_section(text, key, shape, path) -> Section:
-        try:
-            return parse_section(text, shape)
-        except SectionError as err:
-            raise FrameError(path, f"config {key}: {err}") from None
 
 
 def _check_coverage(light, serial, parallel, name, path) -> None:

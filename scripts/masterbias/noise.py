@@ -13,14 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import keywords as kw
 from .sections import Section, parse_section
-from .stats import robust_std, sample_grid
+from .stats import clipped_std, sample_grid
 
 __all__ = ["AmplifierRegions", "NoiseModel", "difference_noise", "measure_noise"]
-
-#: Differences beyond this many robust sigmas (cosmic rays, hot pixels that flicker) are
-#: left out of the clipped standard deviation; a Gaussian loses 6e-7 of its values there.
-CLIP_SIGMAS = 5.0
 
 #: Pairs of frames the noise is measured on, at most: their median is good to a fraction
 #: of a percent, and a night of hundreds of frames is not read twice.
@@ -47,8 +44,8 @@ class AmplifierRegions:
         image when there are none."""
         names, sections = [], []
         index = 1
-        while f"AMPSEC{index}" in header:
-            sections.append(parse_section(str(header[f"AMPSEC{index}"]), shape))
+        while kw.AMPSEC.read(header, index) is not None:
+            sections.append(parse_section(kw.AMPSEC.read(header, index), shape))
             names.append(str(index))
             index += 1
         if not sections:
@@ -78,11 +75,15 @@ class NoiseModel:
         One per region.
     source : str
         How the numbers were obtained (for the header and the log).
+    pairs : tuple
+        ``(first, second, sigmas)`` of each pair of frames measured (indices in the set),
+        when measured from the frames.
     """
 
     regions: AmplifierRegions
     sigmas: tuple[float, ...]
     source: str
+    pairs: tuple = ()
 
     def spread(self, first_row: int, end_row: int, columns: int) -> np.ndarray:
         """The noise of each pixel of rows ``first_row:end_row``, shape (rows, columns)."""
@@ -101,21 +102,14 @@ class NoiseModel:
 
 def difference_noise(first: np.ndarray, second: np.ndarray) -> float:
     """The noise of one value from two frames: the clipped standard deviation of their
-    difference / sqrt(2), ADU.
+    difference / sqrt(2), ADU (:func:`masterbias.stats.clipped_std`).
 
-    The clip is at :data:`CLIP_SIGMAS` robust sigmas around the median difference, so an
-    offset between the frames, cosmic rays and flickering pixels do not count; the
-    standard deviation of what is left (not the MAD) keeps the digitisation noise of
+    The clip leaves out an offset between the frames, cosmic rays and flickering pixels;
+    the standard deviation of what is left (not the MAD) keeps the digitisation noise of
     integer data in.
     """
     difference = np.asarray(second, dtype=np.float64) - np.asarray(first, dtype=np.float64)
-    difference = difference[np.isfinite(difference)]
-    if difference.size < 2:
-        return float("nan")
-    center = np.median(difference)
-    spread = robust_std(difference)
-    kept = difference[np.abs(difference - center) <= CLIP_SIGMAS * spread]
-    return float(np.std(kept) / np.sqrt(2.0))
+    return clipped_std(difference) / np.sqrt(2.0)
 
 
 def measure_noise(read_grid, count: int, regions: AmplifierRegions, shape) -> NoiseModel:
@@ -142,15 +136,17 @@ def measure_noise(read_grid, count: int, regions: AmplifierRegions, shape) -> No
     rows, columns = sample_grid(shape)
     labels = regions.labels(np.arange(shape[0])[rows], np.arange(shape[1])[columns])
     used = min(MAX_PAIRS, count - 1)
-    pairs = sorted({k * (count - 1) // used for k in range(used)})
-    per_pair = [[] for _ in regions.names]
+    firsts = sorted({k * (count - 1) // used for k in range(used)})
+    measured = []
     current, read = None, None
-    for first in pairs:
+    for first in firsts:
         # consecutive pairs share a frame: it is read once
         previous = current if read == first else read_grid(first, rows, columns)
         current, read = read_grid(first + 1, rows, columns), first + 1
-        for amp in range(len(regions.names)):
-            inside = labels == amp
-            per_pair[amp].append(difference_noise(previous[inside], current[inside]))
-    sigmas = tuple(float(np.nanmedian(values)) for values in per_pair)
-    return NoiseModel(regions, sigmas, f"median of {len(pairs)} frame differences")
+        sigmas = tuple(difference_noise(previous[labels == amp], current[labels == amp])
+                       for amp in range(len(regions.names)))  # fmt: skip
+        measured.append((first, first + 1, sigmas))
+    sigmas = tuple(float(np.nanmedian([pair[2][amp] for pair in measured]))
+                   for amp in range(len(regions.names)))  # fmt: skip
+    return NoiseModel(regions, sigmas, f"median of {len(measured)} frame differences",
+                      tuple(measured))  # fmt: skip

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial import chebyshev, legendre
 
-__all__ = ["OverscanModel", "MODELS", "fit_levels"]
+from .config import Settings
 
-MODELS = ("none", "legendre", "chebyshev", "spline3")
+__all__ = ["OverscanModel", "fit_levels"]
 
 
 @dataclass(frozen=True)
-class OverscanModel:
+class OverscanModel(Settings):
     """A model of the overscan vector.
 
     Attributes
@@ -35,27 +35,23 @@ class OverscanModel:
         Rejection passes; 0 for none.
     """
 
-    function: str = "none"
-    order: int = 1
-    low_reject: float = 3.0
-    high_reject: float = 3.0
-    iterations: int = 3
+    section = ("overscan", "model")
 
-    def __post_init__(self):
-        if self.function not in MODELS:
-            raise ValueError(f"overscan model {self.function!r} is not one of {MODELS}")
-        if self.order < 1:
-            raise ValueError(f"overscan model order {self.order} must be at least 1")
+    function: str
+    order: int
+    low_reject: float
+    high_reject: float
+    iterations: int
 
     @classmethod
-    def from_config(cls, block: dict | None) -> OverscanModel:
-        block = block or {}
+    def from_config(cls, block: dict) -> OverscanModel:
+        """From the config's ``overscan.model`` block (complete, as the schema fills it)."""
         return cls(
-            function=block.get("function", "none"),
-            order=int(block.get("order", 1)),
-            low_reject=float(block.get("low_reject", 3.0)),
-            high_reject=float(block.get("high_reject", 3.0)),
-            iterations=int(block.get("iterations", 3)),
+            function=block["function"],
+            order=int(block["order"]),
+            low_reject=float(block["low_reject"]),
+            high_reject=float(block["high_reject"]),
+            iterations=int(block["iterations"]),
         )
 
     def describe(self) -> str:

@@ -1,11 +1,11 @@
 """Leaving out bad frames before the combination: outliers in level, noise or structure.
 
 Each calibrated bias carries its light statistics in the header (CALMED, CALRMS, CALGRAD,
-written by the frame job) and its overscan level (OVSCLEV1).  A frame is left out when one
-of these lies further from the set's median than ``sigma`` robust standard deviations of
-the set, the spread being at least a tenth of the typical noise (so that a very quiet set
-does not reject frames for differences of a few hundredths of an ADU).  Never silent:
-every frame left out is returned with the reason.
+written by the frame job) and its overscan level (OVSCLEV1, its first amplifier's).  A
+frame is left out when one of these lies further from the set's median than ``sigma``
+robust standard deviations of the set, the spread being at least a tenth of the typical
+noise (so that a very quiet set does not reject frames for differences of a few
+hundredths of an ADU).  Never silent: every frame left out is returned with the reason.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import keywords as kw
 from .stats import robust_std
 
 __all__ = ["FrameMetrics", "screen_frames"]
@@ -38,12 +39,9 @@ class FrameMetrics:
 
     @classmethod
     def from_header(cls, name: str, header) -> FrameMetrics:
-        def number(key):
-            value = header.get(key)
-            return float(value) if isinstance(value, (int, float)) else None
-
-        return cls(name, number("OVSCLEV1"), number("CALMED"), number("CALRMS"),
-                   number("CALGRAD"))  # fmt: skip
+        """From the keywords a calibrated image carries (the first amplifier's level)."""
+        return cls(name, kw.OVSCLEV.read(header, 1), kw.CALMED.read(header),
+                   kw.CALRMS.read(header), kw.CALGRAD.read(header))  # fmt: skip
 
 
 def screen_frames(frames: list[FrameMetrics], sigma: float, min_frames: int = 5) -> dict[str, str]:

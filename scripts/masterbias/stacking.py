@@ -1,18 +1,18 @@
 """Stacking calibrated frames in row bands with dask, within a memory limit.
 
-The master is computed band by band: a dask task reads rows ``r0:r1`` of every calibrated
-frame (fitsio reads only those rows of an uncompressed file, so each file is read once
-over the whole run), combines them with :func:`masterbias.combine.combine_stack`, and the
-band is written into the output FITS in place.  The band height follows from the memory
-limit, the number of frames and the number of dask workers; because the combination is
-per pixel, any band height gives the same master, bit for bit.
+The master is computed extension by extension and, within one, band by band: a dask task
+reads rows ``r0:r1`` of that extension of every calibrated frame (fitsio reads only those
+rows of an uncompressed file, so each extension of each file is read once over the whole
+run), combines them with :func:`masterbias.combine.combine_stack`, and the band is written
+into the output FITS in place.  The band height follows from the memory limit, the number
+of frames and the number of dask workers; because the combination is per pixel, any band
+height gives the same master, bit for bit.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import dask
@@ -20,13 +20,15 @@ import dask.array as da
 import fitsio
 import numpy as np
 
+from . import keywords as kw
 from .combine import CombineSettings, combine_stack
-from .config import parse_memory
 from .errors import ConfigError, FrameError
 from .fitsfile import atomic_output, cfitsio_paths, check_fits_complete
-from .noise import AmplifierRegions, measure_noise
+from .keywords import Planes
+from .noise import AmplifierRegions, NoiseModel, measure_noise
 
-__all__ = ["BandPlan", "parse_memory", "plan_bands", "stack_and_combine"]
+__all__ = ["BandPlan", "CombinedExtension", "plan_bands", "combine_extension",
+           "stack_and_combine"]  # fmt: skip
 
 
 #: Bytes of working memory per stacked value (one frame, one pixel) while a band is
@@ -129,32 +131,33 @@ def plan_bands(
     return BandPlan(rows, columns, n_frames, band_rows, workers, itemsize)
 
 
-def frame_shape(path: str | Path, name: str | Path | None = None) -> tuple[int, int, int]:
-    """Rows, columns and bytes per pixel of a calibrated frame (``name`` for errors)."""
-    name = path if name is None else name
+def frame_shape(path: str, ext, name: str) -> tuple[int, int, int]:
+    """Rows, columns and bytes per pixel of extension ``ext`` of a calibrated frame
+    (``name`` for errors)."""
     try:
         with fitsio.FITS(str(path)) as fits:
-            dims = fits[0].get_dims()
-            bitpix = fits[0].read_header()["BITPIX"]
-    except OSError as err:
-        raise FrameError(name, f"cannot read: {err}") from None
+            dims = fits[ext].get_dims()
+            bitpix = fits[ext].read_header()["BITPIX"]
+    except (OSError, KeyError, ValueError) as err:
+        raise FrameError(name, f"cannot read extension {ext}: {err}") from None
     if len(dims) != 2:
-        raise FrameError(name, f"primary HDU holds no 2-D image (dimensions {dims})")
+        raise FrameError(name, f"extension {ext} holds no 2-D image (dimensions {dims})")
     return dims[0], dims[1], abs(bitpix) // 8
 
 
 class OpenFrames:
-    """The calibrated frames, kept open by each thread that reads bands of them.
+    """One extension of the calibrated frames, kept open by each thread that reads bands.
 
-    A band reads a few rows of every frame; opening a FITS file (parsing its header) costs
-    more than that, and a run has bands x frames reads.  Each thread keeps its own handles
-    (fitsio holds the GIL, and no handle is shared between threads), at most
+    A band reads a few rows of every frame; opening a FITS file (parsing its headers)
+    costs more than that, and a run has bands x frames reads.  Each thread keeps its own
+    handles (fitsio holds the GIL, and no handle is shared between threads), at most
     ``per_thread`` of them; frames beyond that are opened for each band.  ``close()``
     closes them all.
     """
 
-    def __init__(self, paths: list[str], per_thread: int):
+    def __init__(self, paths: list[str], ext, per_thread: int):
         self.paths = list(paths)
+        self.ext = ext
         self.per_thread = per_thread
         self._local = threading.local()
         self._opened = []
@@ -166,12 +169,17 @@ class OpenFrames:
         fits = handles.get(index)
         if fits is None and len(handles) >= self.per_thread:
             with fitsio.FITS(self.paths[index]) as once:
-                return once[0][first_row:end_row, :]
+                return once[self.ext][first_row:end_row, :]
         if fits is None:
             fits = handles[index] = fitsio.FITS(self.paths[index])
             with self._lock:
                 self._opened.append(fits)
-        return fits[0][first_row:end_row, :]
+        return fits[self.ext][first_row:end_row, :]
+
+    def grid(self, index: int, rows: slice, columns: slice) -> np.ndarray:
+        """Frame ``index`` at a regular grid of pixels (for the noise model)."""
+        with fitsio.FITS(self.paths[index]) as fits:
+            return fits[self.ext][rows, columns]
 
     def close(self) -> None:
         with self._lock:
@@ -232,19 +240,142 @@ def _combine_band(frames, first_row, end_row, settings, tally, regions, noise) -
 class _BandWriter:
     """A dask ``store`` target that writes bands of the four planes into an open FITS."""
 
-    def __init__(self, fits: fitsio.FITS):
+    def __init__(self, fits: fitsio.FITS, hdus: list[int]):
         self.fits = fits
+        self.hdus = hdus
         self.rejected = 0
         self._lock = threading.Lock()
 
     def __setitem__(self, key, band: np.ndarray):
-        rows = key[1]
+        start = [key[1].start, 0]
+        data, uncertainty, mask, rejected = self.hdus
         with self._lock:
-            self.fits[0].write(band[0], start=[rows.start, 0])
-            self.fits["UNCERT"].write(band[1], start=[rows.start, 0])
-            self.fits["MASK"].write(band[2].astype(np.uint8), start=[rows.start, 0])
-            self.fits["REJECTED"].write(band[3].astype(np.int16), start=[rows.start, 0])
+            self.fits[data].write(band[0], start=start)
+            self.fits[uncertainty].write(band[1], start=start)
+            self.fits[mask].write(band[2].astype(np.uint8), start=start)
+            self.fits[rejected].write(band[3].astype(np.int16), start=start)
             self.rejected += int(band[3].sum(dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class CombinedExtension:
+    """What the combination of one extension did.
+
+    Attributes
+    ----------
+    plan : BandPlan
+    shape : tuple of int
+    rejected : int
+        Values rejected in all.
+    rejected_per_frame : ndarray of int
+        In the order of the frames combined.
+    noise : NoiseModel or None
+        Each amplifier's noise measured from the frames (None with fewer than two).
+    """
+
+    plan: BandPlan
+    shape: tuple[int, int]
+    rejected: int
+    rejected_per_frame: np.ndarray
+    noise: NoiseModel | None
+
+
+def combine_extension(
+    paths: list[str],
+    names: list[str],
+    ext,
+    out: fitsio.FITS,
+    planes: Planes,
+    header: fitsio.FITSHDR,
+    settings: CombineSettings,
+    mem_limit: int,
+    workers: int,
+    log=None,
+) -> CombinedExtension:
+    """Combine extension ``ext`` of calibrated frames into four new HDUs of ``out``.
+
+    Parameters
+    ----------
+    paths : list of str
+        Calibrated frames, as cfitsio can open them (:func:`masterbias.fitsfile.cfitsio_paths`).
+    names : list of str
+        Their names, for messages.
+    ext : int or str
+        The extension (HDU number or EXTNAME) in every frame.
+    out : fitsio.FITS
+        The master, open for writing; the data HDU is appended with ``header`` (the
+        primary HDU when ``planes.data`` is None and ``out`` is empty).
+    planes : Planes
+    settings : CombineSettings
+    mem_limit : int
+        Bytes of working memory the bands may use together.
+    workers : int
+        Threads for dask.
+    log : callable, optional
+        Receives progress lines.
+
+    Returns
+    -------
+    CombinedExtension
+    """
+    rows, columns, itemsize = frame_shape(paths[0], ext, names[0])
+    shape = (rows, columns)
+    for path, name in zip(paths[1:], names[1:], strict=True):
+        other = frame_shape(path, ext, name)[:2]
+        if other != shape:
+            which = f" [{ext}]" if ext else ""
+            raise FrameError(
+                name,
+                f"calibrated image{which} is {other[0]} x {other[1]} but {names[0]}'s is "
+                f"{shape[0]} x {shape[1]}; frames of different shapes cannot be combined",
+            )
+    plan = plan_bands(len(paths), shape, mem_limit, workers, itemsize)
+    if log:
+        log(plan.describe())
+    with fitsio.FITS(paths[0]) as fits:
+        regions = AmplifierRegions.from_header(fits[ext].read_header(), shape)
+    frames = OpenFrames(paths, ext, open_files_per_thread(plan.workers))
+    noise = None
+    if len(paths) >= 2:
+        noise = measure_noise(frames.grid, len(paths), regions, shape)
+        for line in noise.describe():
+            if log:
+                log(line)
+        for index, sigma in enumerate(noise.sigmas, start=1):
+            kw.RDNOISE.put(header, sigma, index)
+    model = noise if settings.needs_noise_model and len(paths) >= 3 else None
+
+    tally = _FrameTally(len(paths))
+    bands = [
+        da.from_delayed(
+            dask.delayed(_combine_band)(frames, first, end, settings, tally, regions, model),
+            shape=(len(PLANES), end - first, shape[1]),
+            dtype=np.float32,
+        )
+        for first, end in plan.bands
+    ]
+    combined = da.concatenate(bands, axis=1)
+
+    kw.NREJECT.put(header, 0)
+    uncert_header = fitsio.FITSHDR()
+    kw.UTYPE.put(uncert_header, "StdDevUncertainty")
+    hdus = []
+    for name, dtype, cards in (
+        (planes.data, "f4", header), (planes.uncertainty, "f4", uncert_header),
+        (planes.mask, "u1", None), (planes.rejected, "i2", None),
+    ):  # fmt: skip
+        # create_image_hdu only reserves room for the cards; write_keys fills it
+        out.create_image_hdu(dims=list(shape), dtype=dtype, extname=name, header=cards)
+        if cards is not None:
+            out[-1].write_keys(cards)
+        hdus.append(len(out) - 1)
+    writer = _BandWriter(out, hdus)
+    try:
+        da.store(combined, writer, lock=False, scheduler="threads", num_workers=plan.workers)
+    finally:
+        frames.close()
+    out[hdus[0]].write_key(kw.NREJECT.key(), writer.rejected, comment=kw.NREJECT.comment)
+    return CombinedExtension(plan, shape, writer.rejected, tally.counts, noise)
 
 
 def stack_and_combine(
@@ -255,110 +386,14 @@ def stack_and_combine(
     workers: int,
     header: fitsio.FITSHDR,
     log=None,
-) -> dict:
-    """Combine calibrated frames into a master bias FITS, band by band.
-
-    Parameters
-    ----------
-    paths : list of str
-        Calibrated frames (float FITS, image in the primary HDU), all of one shape.
-    output : path-like
-        The master bias; written atomically.  Primary HDU: float32 data in ADU; ``UNCERT``:
-        float32 standard deviation (``UTYPE = 'StdDevUncertainty'``); ``MASK``: uint8, so
-        that ``astropy.nddata.CCDData.read`` loads all three; ``REJECTED``: int16, how many
-        frames' values were rejected at each pixel.
-    settings : CombineSettings
-    mem_limit : int
-        Bytes of working memory the bands may use together.
-    workers : int
-        Threads for dask.
-    header : fitsio.FITSHDR
-        Cards for the primary header.  An ``NREJECT`` card is filled in here.
-    log : callable, optional
-        Receives progress lines.
-
-    Returns
-    -------
-    dict
-        ``plan`` (BandPlan), ``rejected`` (values rejected in all),
-        ``rejected_per_frame`` (in the order of ``paths``), ``shape`` and ``noise`` (the
-        :class:`masterbias.noise.NoiseModel` ``ccdclip`` measured, or None).
-    """
+) -> CombinedExtension:
+    """Combine the primary images of calibrated frames into a master bias FITS, written
+    atomically: the data in the primary HDU, then ``UNCERT``, ``MASK``, ``REJECTED``
+    (:func:`combine_extension`)."""
     if not paths:
         raise ValueError("no calibrated frames to combine")
     with cfitsio_paths(paths) as literal:
-        return _stack_and_combine(literal, paths, output, settings, mem_limit, workers, header, log)
-
-
-def _stack_and_combine(paths, names, output, settings, mem_limit, workers, header, log):
-    rows, columns, itemsize = frame_shape(paths[0], names[0])
-    shape = (rows, columns)
-    for path, name in zip(paths[1:], names[1:], strict=True):
-        other = frame_shape(path, name)[:2]
-        if other != shape:
-            raise FrameError(
-                name,
-                f"calibrated image is {other[0]} x {other[1]} but {names[0]} is "
-                f"{shape[0]} x {shape[1]}; frames of different shapes cannot be combined",
-            )
-    plan = plan_bands(len(paths), shape, mem_limit, workers, itemsize)
-    if log:
-        log(plan.describe())
-    with fitsio.FITS(paths[0]) as fits:
-        regions = AmplifierRegions.from_header(fits[0].read_header(), shape)
-    noise = None
-    if settings.needs_noise_model and len(paths) >= 3:  # fewer: nothing is rejected
-        noise = measure_noise(partial(_read_grid, paths), len(paths), regions, shape)
-        for line in noise.describe():
-            if log:
-                log(line)
-        for index, sigma in enumerate(noise.sigmas, start=1):
-            header.add_record({"name": f"RDNOISE{index}", "value": round(sigma, 4),
-                               "comment": "amp noise of one frame, ADU (measured)"})  # fmt: skip
-
-    tally = _FrameTally(len(paths))
-    frames = OpenFrames(paths, open_files_per_thread(plan.workers))
-    bands = [
-        da.from_delayed(
-            dask.delayed(_combine_band)(frames, first, end, settings, tally, regions, noise),
-            shape=(len(PLANES), end - first, shape[1]),
-            dtype=np.float32,
-        )
-        for first, end in plan.bands
-    ]
-    combined = da.concatenate(bands, axis=1)
-
-    primary = fitsio.FITSHDR(header)
-    primary.add_record({"name": "NREJECT", "value": 0, "comment": "values rejected in all"})
-    uncert_header = [{"name": "UTYPE", "value": "StdDevUncertainty"}]
-    with atomic_output(output, check=check_fits_complete) as temporary:
-        with fitsio.FITS(str(temporary), "rw", clobber=True) as fits:
-            # create_image_hdu only reserves room for the cards; write_keys fills it
-            fits.create_image_hdu(dims=list(shape), dtype="f4", header=primary)
-            fits[-1].write_keys(primary)
-            fits.create_image_hdu(
-                dims=list(shape), dtype="f4", extname="UNCERT", header=uncert_header
-            )
-            fits[-1].write_keys(uncert_header)
-            fits.create_image_hdu(dims=list(shape), dtype="u1", extname="MASK")
-            fits.create_image_hdu(dims=list(shape), dtype="i2", extname="REJECTED")
-            writer = _BandWriter(fits)
-            try:
-                da.store(
-                    combined, writer, lock=False, scheduler="threads", num_workers=plan.workers
-                )
-            finally:
-                frames.close()
-            fits[0].write_key("NREJECT", writer.rejected, comment="values rejected in all")
-    return {
-        "plan": plan,
-        "rejected": writer.rejected,
-        "rejected_per_frame": tally.counts,
-        "shape": shape,
-        "noise": noise,
-    }
-
-
-def _read_grid(paths: list[str], index: int, rows: slice, columns: slice) -> np.ndarray:
-    with fitsio.FITS(paths[index]) as fits:
-        return fits[0][rows, columns]
+        with atomic_output(output, check=check_fits_complete) as temporary:
+            with fitsio.FITS(str(temporary), "rw", clobber=True) as out:
+                return combine_extension(literal, paths, 0, out, Planes.of(None), header,
+                                         settings, mem_limit, workers, log)  # fmt: skip

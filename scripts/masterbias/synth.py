@@ -98,6 +98,17 @@ CAMERAS = {
         leak_columns=3,
         hot_pixels=8,
     ),
+    # A few rows of very many columns: one row of a few frames fills a megabyte of
+    # working memory, so small memory limits mean many bands.
+    "strip": CameraModel(
+        name="strip",
+        rows=16,
+        columns=8100,
+        light="[1:8000,1:16]",
+        overscan="[8001:8100,1:16]",
+        leak_columns=3,
+        hot_pixels=4,
+    ),
     "wide": CameraModel(
         name="wide",
         rows=40,

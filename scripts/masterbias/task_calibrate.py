@@ -1,4 +1,4 @@
-"""The per-frame job: read a raw bias, calibrate it, write it atomically."""
+"""The per-frame job: read a raw bias, calibrate each of its images, write it atomically."""
 
 from __future__ import annotations
 
@@ -9,23 +9,30 @@ import fitsio
 import numpy as np
 
 from . import SOFTWARE
+from . import keywords as kw
 from .errors import FrameError
 
 __all__ = ["calibrate_file", "overscan_table"]
 
 
-def overscan_table(result) -> np.ndarray | None:
-    """The serial overscan level subtracted from each row, per amplifier, as a table
-    (AMP, ROW: raw row number from 1, LEVEL: ADU); None when no amplifier has one."""
-    parts = [amp for amp in result.amplifiers if amp.row_levels is not None]
+def overscan_table(results: list[tuple[str, object]], mosaic: bool) -> np.ndarray | None:
+    """The serial overscan level subtracted from each row, per amplifier (and extension of
+    a mosaic), as a table: EXTNAME (mosaics only), AMP, ROW (raw row number from 1),
+    LEVEL (ADU); None when no amplifier has one."""
+    parts = [(label, amp) for label, result in results for amp in result.amplifiers
+             if amp.row_levels is not None]  # fmt: skip
     if not parts:
         return None
-    width = max(len(amp.name) for amp in parts)
-    count = sum(len(amp.rows) for amp in parts)
-    table = np.zeros(count, dtype=[("AMP", f"U{width}"), ("ROW", "i4"), ("LEVEL", "f8")])
+    amp_width = max(len(amp.name) for _, amp in parts)
+    columns = [("AMP", f"U{amp_width}"), ("ROW", "i4"), ("LEVEL", "f8")]
+    if mosaic:
+        columns.insert(0, ("EXTNAME", f"U{max(len(label) for label, _ in parts)}"))
+    table = np.zeros(sum(len(amp.rows) for _, amp in parts), dtype=columns)
     start = 0
-    for amp in parts:
+    for label, amp in parts:
         end = start + len(amp.rows)
+        if mosaic:
+            table["EXTNAME"][start:end] = label
         table["AMP"][start:end] = amp.name
         table["ROW"][start:end] = amp.rows
         table["LEVEL"][start:end] = amp.row_levels
@@ -33,11 +40,39 @@ def overscan_table(result) -> np.ndarray | None:
     return table
 
 
+def _check_checksum(hdu, where: str) -> None:
+    """A CHECKSUM or DATASUM the file carries must hold: else the file is corrupt."""
+    header = hdu.read_header()
+    if "CHECKSUM" not in header and "DATASUM" not in header:
+        return
+    try:
+        hdu.verify_checksum()
+    except ValueError as err:
+        raise FrameError(where, f"{err}: the file's CHECKSUM/DATASUM do not match its "
+                         "bytes (corrupt or altered)") from None  # fmt: skip
+
+
+def _blank_pixels(data: np.ndarray, header) -> np.ndarray | None:
+    """Pixels holding the header's BLANK value (integer images), or None."""
+    if "BLANK" not in header or data.dtype.kind not in "ui":
+        return None
+    stored = int(header["BLANK"])
+    value = stored * float(header.get("BSCALE", 1)) + float(header.get("BZERO", 0))
+    return data == value
+
+
+def _image_hdus(fits) -> list:
+    return [hdu for hdu in fits if hdu.get_exttype() == "IMAGE_HDU" and len(hdu.get_dims()) >= 2
+            and min(hdu.get_dims()) > 0]  # fmt: skip
+
+
 def calibrate_file(
     raw_path: str,
     output: str,
     layout: dict,
-    dtype: str = "float32",
+    extensions,
+    dtype: str,
+    fingerprint: list[int] | None = None,
     logger: logging.Logger | None = None,
 ) -> None:
     """Calibrate one raw bias into ``output``.
@@ -45,34 +80,99 @@ def calibrate_file(
     Parameters
     ----------
     raw_path, output : str
+    fingerprint : list of int, optional
+        Size and modification time (ns) of the raw file when the run was planned: a file
+        changed since then is not calibrated (the plan would not describe it).
     layout : dict
-        ``LayoutSpec`` fields: ``overscan_method``, ``overscan_region``, ``trim_region``.
+        :class:`masterbias.layout.LayoutSpec` fields.
+    extensions : 'all' or list
+        The configuration's ``extensions``: which image HDUs are calibrated.
     dtype : str
-        Type of the calibrated image.
+        Type of the calibrated images.
+
+    A file with one image gives a calibrated image in the primary HDU; a file with several
+    (a mosaic) an empty primary HDU and one image HDU per extension, named as the raw
+    one.  Each image's header records what was done; an ``OVERSCAN`` table lists the
+    level subtracted from every row.
     """
-    from .calibration import calibrate_frame
-    from .fitsfile import atomic_output, check_fits_complete, read_image, read_image_header
-    from .headers import calibrated_header
+    from .fitsfile import atomic_output, check_fits_complete, open_raw
+    from .headers import frame_header
     from .layout import LayoutSpec
+    from .rawfile import choose_images, image_labels
 
     logger = logger or logging.getLogger(__name__)
     logger.info("%s: calibrating %s -> %s", SOFTWARE, raw_path, output)
-    found = read_image_header(raw_path)
-    frame_layout = LayoutSpec(**layout).resolve(found.header, found.shape, raw_path)
-    for line in frame_layout.describe():
+    if fingerprint is not None:
+        status = os.stat(raw_path)
+        if [status.st_size, status.st_mtime_ns] != list(fingerprint):
+            raise FrameError(raw_path, "changed since this run was planned; run again")
+    spec = LayoutSpec(**layout)
+    raw_name = os.path.basename(raw_path)
+    results = []
+    with open_raw(raw_path) as raw:
+        fits, digest = raw.fits, raw.digest
+        primary = fits[0].read_header()
+        images = _image_hdus(fits)
+        if not images:
+            raise FrameError(raw_path, "holds no 2-D image in any HDU")
+        labels = image_labels([(hdu.get_extnum(), hdu.get_extname(), hdu.get_extver() or None)
+                               for hdu in images])  # fmt: skip
+        chosen = choose_images(labels, [hdu.get_extnum() for hdu in images], extensions, raw_path)
+        mosaic = len(images) > 1
+        with atomic_output(output, check=check_fits_complete) as temporary:
+            with fitsio.FITS(str(temporary), "rw", clobber=True) as out:
+                if mosaic:
+                    out.write(None, header=frame_header(primary, raw_name, digest))
+                for position in chosen:
+                    hdu, label = images[position], labels[position]
+                    where = f"{raw_path} [{label}]" if mosaic else raw_path
+                    result, header = _calibrate_image(
+                        hdu, primary, spec, dtype, where, mosaic, raw_name, digest, logger
+                    )
+                    if mosaic:
+                        out.write(result.image, header=header, extname=label)
+                    else:
+                        out.write(result.image, header=header)
+                    results.append((label, result))
+                    logger.info("wrote %s%s (%d x %d %s)", output, f" [{label}]" if mosaic else "",
+                                *result.image.shape, result.image.dtype)  # fmt: skip
+                table = overscan_table(results, mosaic)
+                if table is not None:
+                    out.write(table, extname=kw.OVERSCAN_TABLE)
+
+
+def _calibrate_image(hdu, primary, spec, dtype, where, mosaic, raw_name, digest, logger):
+    """Calibrate one image HDU; its CalibrationResult and calibrated header."""
+    from .calibration import calibrate_frame
+    from .headers import calibrated_header, frame_header
+
+    own = hdu.read_header()
+    _check_checksum(hdu, where)
+    raw_header = fitsio.FITSHDR()
+    for record in (primary.records() if hdu.get_extnum() else []) + own.records():
+        raw_header.add_record(record)
+    layout = spec.resolve(raw_header, tuple(hdu.get_dims()), where)
+    for line in layout.describe():
         logger.info(line)
-    data = read_image(raw_path, found.hdu)
+    try:
+        data = hdu.read()
+    except (OSError, ValueError, EOFError) as err:
+        raise FrameError(where, f"cannot read the image in HDU {hdu.get_extnum()}: {err}") from None
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         bad = int((~np.isfinite(data)).sum())
-        raise FrameError(raw_path, f"{bad} pixels are NaN or infinite")
-    result = calibrate_frame(data, frame_layout, dtype)
+        raise FrameError(where, f"{bad} pixels are NaN or infinite")
+    result = calibrate_frame(data, layout, dtype, _blank_pixels(data, own))
     for amp in result.amplifiers:
         logger.info(amp.describe())
-    header = calibrated_header(found.header, result, frame_layout, os.path.basename(raw_path))
-    with atomic_output(output, check=check_fits_complete) as temporary:
-        with fitsio.FITS(str(temporary), "rw", clobber=True) as fits:
-            fits.write(result.image, header=header)
-            table = overscan_table(result)
-            if table is not None:
-                fits.write(table, extname="OVERSCAN")
-    logger.info("wrote %s (%d x %d %s)", output, *result.image.shape, result.image.dtype)
+    if result.blank:
+        logger.warning("%s: %d BLANK pixels set to NaN (left out of the combination)", where,
+                       result.blank)  # fmt: skip
+    if result.problem:
+        logger.warning("%s: %s; the combination leaves it out", where, result.problem)
+    if mosaic:
+        header = calibrated_header(own, result, layout)
+        if hdu.get_extver() > 0:
+            header.add_record({"name": "EXTVER", "value": hdu.get_extver()})
+    else:
+        header = calibrated_header(frame_header(raw_header, raw_name, digest), result, layout)
+    return result, header

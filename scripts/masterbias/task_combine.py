@@ -1,149 +1,251 @@
-"""The combine job: stack the calibrated frames in bands and write the master bias."""
+"""The combine job: leave out unusable frames, stack the rest in bands, write the master.
+
+Each extension (a single image is the case of one) is combined on its own: its frames
+that are flagged (a dead, flat or saturated readout) or stand out of the set (see
+:mod:`masterbias.screening`) are left out with the reason, the others are combined in row
+bands (:mod:`masterbias.stacking`).  Besides the master, the job writes a record (JSON) of
+what it did, frame by frame, from which the QC tables are made.
+"""
 
 from __future__ import annotations
 
-import csv
+import json
 import logging
-import os
 
 import fitsio
 
 from . import SOFTWARE
-from .fitsfile import atomic_output, fits_text
+from . import keywords as kw
+from .errors import FrameError
 
-__all__ = ["combine_files"]
+__all__ = ["combine_files", "master_header"]
 
 
-def _master_header(first_path: str, paths: list[str], settings) -> fitsio.FITSHDR:
-    from .fitsfile import cfitsio_paths, clean_header, fits_text
-
-    with cfitsio_paths([first_path]) as (literal,):
-        header = clean_header(fitsio.read_header(literal))
+def _strip_exposure(header: fitsio.FITSHDR) -> fitsio.FITSHDR:
+    """A calibrated frame's header without what belongs to that one frame (its overscan
+    level, statistics, provenance, time and identity) and without its HISTORY."""
     for name in list(header.keys()):
-        # values that belong to one frame, not to the master
-        if name.startswith(("OVSCLEV", "OVSCRMS", "RAWFILE")):
+        if any(keyword.matches(name) for keyword in kw.FRAME_SCOPE) or name in (
+            kw.EXPOSURE_KEYWORDS
+        ):
             header.delete(name)
-    # the first frame's HISTORY tells its own story (its overscan level); the method it
-    # shares with the others is in OVSCMETH, OVSCSECn and CALSECn
     header.delete("HISTORY")
-
-    def put(name, value, comment):
-        header.add_record({"name": name, "value": value, "comment": comment})
-
-    put("BUNIT", "adu", "pixel unit")
-    put("PROCSOFT", SOFTWARE, "software that combined this master")
-    put("NCOMBINE", len(paths), "number of frames combined")
-    put("COMBMETH", settings.method, "combination of the kept values")
-    put("REJECT", settings.reject, "rejection before the combination")
-    if settings.reject == "ccdproc":  # the first version's cards, unchanged
-        put("CLIPCEN", "median", "sigma clipping centre")
-        put("CLIPDEV", "mad_std", "sigma clipping spread: 1.4826 MAD")
-        put("CLIPLOW", settings.low if settings.low is not None else "none", "")
-        put("CLIPHIGH", settings.high if settings.high is not None else "none", "")
-        put("CLIPITER", 1, "sigma clipping passes")
-    elif settings.reject in ("ccdclip", "avsigclip"):
-        put("REJLOW", settings.low if settings.low is not None else "none", "sigmas below")
-        put("REJHIGH", settings.high if settings.high is not None else "none", "sigmas above")
-    elif settings.reject == "minmax":
-        put("REJNLOW", settings.nlow, "lowest values rejected per pixel")
-        put("REJNHIGH", settings.nhigh, "highest values rejected per pixel")
-    for index, path in enumerate(paths, start=1):
-        name = fits_text(os.path.basename(path))
-        if index <= 999:
-            put(f"IMCMB{index:03d}", name, "combined frame")
-        else:
-            header.add_record({"name": "HISTORY", "value": f"combined {name}"})
-    header.add_record(
-        {
-            "name": "HISTORY",
-            "value": f"{SOFTWARE}: {settings.describe()}, then {settings.method} of {len(paths)}",
-        }
-    )
     return header
 
 
-def _screen(paths: list[str], block: dict | None, logger) -> dict[str, str]:
-    """Frames to leave out (name -> reason) by the config's ``reject_frames``."""
-    from .fitsfile import cfitsio_paths
+def _method_cards(header: fitsio.FITSHDR, settings) -> None:
+    kw.BUNIT.put(header, "adu")
+    kw.PROCSOFT.put(header, SOFTWARE)
+    kw.COMBMETH.put(header, settings.method)
+    kw.REJECT.put(header, settings.reject)
+    if settings.reject == "ccdproc":  # the first version's cards, unchanged
+        kw.CLIPCEN.put(header, "median")
+        kw.CLIPDEV.put(header, "mad_std")
+        kw.CLIPLOW.put(header, settings.low if settings.low is not None else "none", comment="")
+        kw.CLIPHIGH.put(header, settings.high if settings.high is not None else "none", comment="")
+        kw.CLIPITER.put(header, 1)
+    elif settings.reject in ("ccdclip", "avsigclip"):
+        kw.REJLOW.put(header, settings.low if settings.low is not None else "none")
+        kw.REJHIGH.put(header, settings.high if settings.high is not None else "none")
+    elif settings.reject == "minmax":
+        kw.REJNLOW.put(header, settings.nlow)
+        kw.REJNHIGH.put(header, settings.nhigh)
+
+
+def _span_cards(header: fitsio.FITSHDR, times: list[str]) -> None:
+    """The span of the frames' times: DATE-OBS (= DATE-BEG, the first) and DATE-END."""
+    known = sorted(time for time in times if time)
+    if known:
+        kw.DATE_OBS.put(header, known[0])
+        kw.DATE_BEG.put(header, known[0])
+        kw.DATE_END.put(header, known[-1])
+
+
+def _member_cards(header, names: list[str], excluded: dict[str, str], settings) -> None:
+    from .fitsfile import fits_text
+
+    kw.NCOMBINE.put(header, len(names))
+    for index, name in enumerate(names, start=1):
+        if index <= 999:
+            kw.IMCMB.put(header, fits_text(name), index)
+        else:
+            kw.put_history(header, f"combined {fits_text(name)}")
+    for index, (name, reason) in enumerate(sorted(excluded.items()), start=1):
+        kw.EXCL.put(header, fits_text(name), index)
+        kw.put_history(header, f"left out {fits_text(name)}: {fits_text(reason)}")
+    kw.put_history(header, f"{SOFTWARE}: {settings.describe()}, then {settings.method} of "
+                           f"{len(names)}")  # fmt: skip
+
+
+def master_header(first: fitsio.FITSHDR, settings, names, excluded, times) -> fitsio.FITSHDR:
+    """The header of a single image's master: its first frame's header without what
+    belongs to that frame, with the combination and its frames recorded."""
+    from .fitsfile import clean_header
+
+    header = _strip_exposure(clean_header(first))
+    _method_cards(header, settings)
+    _span_cards(header, times)
+    _member_cards(header, names, excluded, settings)
+    return header
+
+
+def _leave_out(names, headers, screening: dict | None, logger) -> dict[str, str]:
+    """Frames of one extension to leave out, name -> reason: flagged by their frame job
+    (CALFLAG), or outliers of the set by ``combine.reject_frames``."""
     from .screening import FrameMetrics, screen_frames
 
-    if not block or block.get("sigma") is None:
-        return {}
-    with cfitsio_paths(paths) as literal:
-        metrics = [
-            FrameMetrics.from_header(os.path.basename(name), fitsio.read_header(path))
-            for name, path in zip(paths, literal, strict=True)
-        ]
-    excluded = screen_frames(metrics, block["sigma"], block.get("min_frames", 5))
+    excluded = {name: f"unusable readout: {kw.CALFLAG.read(header)}"
+                for name, header in zip(names, headers, strict=True)
+                if kw.CALFLAG.read(header)}  # fmt: skip
+    if screening is not None and screening["sigma"] is not None:
+        metrics = [FrameMetrics.from_header(name, header)
+                   for name, header in zip(names, headers, strict=True)
+                   if name not in excluded]  # fmt: skip
+        excluded.update(screen_frames(metrics, screening["sigma"], screening["min_frames"]))
     for name, reason in sorted(excluded.items()):
         logger.warning("left out %s: %s", name, reason)
-    if len(excluded) == len(paths):
-        raise ValueError("every frame was left out")
     return excluded
+
+
+def _frame_rows(names, headers, excluded, combined, counts, pixels) -> list[dict]:
+    """A row per frame of one extension: what its header says and what the combination
+    did to it."""
+    rows = []
+    rejected = dict(zip(combined, counts, strict=True))
+    for name, header in zip(names, headers, strict=True):
+        rows.append({
+            "file": name,
+            "overscan_level_adu": kw.OVSCLEV.read(header, 1),
+            "overscan_noise_adu": kw.OVSCRMS.read(header, 1),
+            "median_adu": kw.CALMED.read(header),
+            "clipped_std_adu": kw.CALRMS.read(header),
+            "gradient_adu": kw.CALGRAD.read(header),
+            "blank_pixels": kw.CALBLANK.read(header),
+            "raw_sha256": kw.RAWSUM.read(header),
+            "rejected_pixels": int(rejected[name]) if name in rejected else None,
+            "rejected_fraction": float(rejected[name]) / pixels if name in rejected else None,
+            "left_out": excluded.get(name),
+        })  # fmt: skip
+    return rows
 
 
 def combine_files(
     paths: list[str],
+    frames: dict[str, str | None],
     output: str,
+    record: str,
     combine: dict,
+    mem_limit: int,
     workers: int = 1,
     logger: logging.Logger | None = None,
-    rejections: str | None = None,
 ) -> dict:
     """Combine calibrated frames into the master bias ``output``.
 
     Parameters
     ----------
     paths : list of str
-        Calibrated frames; combined in sorted order so the result never depends on the
-        order Snakemake lists them in.
+        Calibrated frames, in the order of ``frames``.
+    frames : dict
+        Name of each frame (its path under ``calibrated/``) -> its time (ISO, UTC, or
+        None), in the order frames are combined.
+    output, record : str
+        The master, and the JSON record of what was done.
     combine : dict
-        The config's ``combine`` block (``method``, ``reject`` or ``sigma_clip``, ``mem_limit``).
+        The config's ``combine`` block (``method``, ``reject``, ``reject_frames``).
+    mem_limit : int
+        Bytes of working memory of the combination.
     workers : int
         Threads for the combination.
-    rejections : str, optional
-        A CSV of how many pixels of each frame the combination rejected.
 
     Returns
     -------
     dict
-        What :func:`masterbias.stacking.stack_and_combine` returns.
+        The record.
     """
     from .combine import CombineSettings
-    from .stacking import parse_memory, stack_and_combine
+    from .fitsfile import atomic_output, cfitsio_paths, check_fits_complete, clean_header
 
     logger = logger or logging.getLogger(__name__)
-    paths = sorted(paths)
-    excluded = _screen(paths, combine.get("reject_frames"), logger)
-    paths = [path for path in paths if os.path.basename(path) not in excluded]
+    names = list(frames)
     settings = CombineSettings.from_config(combine)
-    mem_limit = parse_memory(combine["mem_limit"])
-    logger.info("%s: combining %d frames into %s", SOFTWARE, len(paths), output)
-    logger.info("rejection: %s", settings.describe())
-    logger.info("settings: %s, mem_limit %d bytes, %d threads", settings, mem_limit, workers)
-    header = _master_header(paths[0], paths, settings)
-    for index, (name, reason) in enumerate(sorted(excluded.items()), start=1):
-        header.add_record({"name": f"EXCL{index:04d}", "value": fits_text(name),
-                           "comment": "frame left out"})  # fmt: skip
-        header.add_record({"name": "HISTORY", "value": f"left out {fits_text(name)}: {reason}"})
-    outcome = stack_and_combine(
-        paths, output, settings, mem_limit, workers, header, log=logger.info
-    )
-    total = len(paths) * outcome["shape"][0] * outcome["shape"][1]
-    logger.info(
-        "rejected %d of %d values (%.4f %%)",
-        outcome["rejected"],
-        total,
-        100.0 * outcome["rejected"] / total,
-    )
-    if rejections:
-        pixels = outcome["shape"][0] * outcome["shape"][1]
-        with atomic_output(rejections) as temporary, open(temporary, "w", newline="") as out:
-            table = csv.writer(out)
-            table.writerow(["file", "rejected_pixels", "rejected_fraction", "left_out"])
-            for path, count in zip(paths, outcome["rejected_per_frame"], strict=True):
-                table.writerow([os.path.basename(path), int(count), f"{count / pixels:.6g}", ""])
-            for name, reason in sorted(excluded.items()):
-                table.writerow([name, "", "", reason])
+    logger.info("%s: combining %d frames into %s", SOFTWARE, len(names), output)
+    logger.info("rejection: %s; %d bytes of working memory, %d threads",
+                settings.describe(), mem_limit, workers)  # fmt: skip
+    extensions = []
+    with cfitsio_paths(paths) as literal:
+        with fitsio.FITS(literal[0]) as first:
+            images = [hdu.get_extname() or None for hdu in first
+                      if hdu.get_exttype() == "IMAGE_HDU" and hdu.get_dims()]  # fmt: skip
+            primary = first[0].read_header()
+        mosaic = images[0] is not None
+        with atomic_output(output, check=check_fits_complete) as temporary:
+            with fitsio.FITS(str(temporary), "rw", clobber=True) as out:
+                if mosaic:
+                    header = _strip_exposure(clean_header(primary))
+                    _method_cards(header, settings)
+                    _span_cards(header, list(frames.values()))
+                    out.write(None, header=header)
+                for label in images:
+                    extensions.append(_combine_one(
+                        literal, names, frames, label, out, settings, combine, mem_limit,
+                        workers, logger,
+                    ))  # fmt: skip
+    with atomic_output(record) as temporary:
+        temporary.write_text(json.dumps({"extensions": extensions}, indent=1))
     logger.info("wrote %s", output)
-    return outcome
+    return {"extensions": extensions}
+
+
+def _combine_one(paths, names, frames, label, out, settings, combine, mem_limit, workers,
+                 logger) -> dict:  # fmt: skip
+    """Combine one extension (``label``; None for a single image) into ``out``."""
+    from .fitsfile import clean_header
+    from .stacking import combine_extension
+
+    ext = label if label is not None else 0
+    where = f" [{label}]" if label is not None else ""
+    headers = []
+    for path, name in zip(paths, names, strict=True):
+        try:
+            headers.append(fitsio.read_header(path, ext=ext))
+        except (OSError, ValueError) as err:
+            raise FrameError(name, f"cannot read the header of extension {ext}: {err}") from None
+    excluded = _leave_out(names, headers, combine["reject_frames"], logger)
+    kept = [index for index, name in enumerate(names) if name not in excluded]
+    if not kept:
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in sorted(excluded.items()))
+        raise FrameError(names[0], f"every frame{where} of this master was left out ({reasons})")
+    combined = [names[index] for index in kept]
+    if label is None:
+        header = master_header(headers[kept[0]], settings, combined, excluded,
+                               [frames[name] for name in combined])  # fmt: skip
+    else:
+        header = _strip_exposure(clean_header(headers[kept[0]]))
+        kw.BUNIT.put(header, "adu")
+        _member_cards(header, combined, excluded, settings)
+    logger.info("extension %s: combining %d frames", label or "(primary)", len(kept))
+    outcome = combine_extension(
+        [paths[index] for index in kept], combined, ext, out, kw.Planes.of(label), header,
+        settings, mem_limit, workers, logger.info,
+    )  # fmt: skip
+    total = len(kept) * outcome.shape[0] * outcome.shape[1]
+    logger.info("rejected %d of %d values (%.4f %%)", outcome.rejected, total,
+                100.0 * outcome.rejected / total)  # fmt: skip
+    pixels = outcome.shape[0] * outcome.shape[1]
+    rows = _frame_rows(names, headers, excluded, combined, outcome.rejected_per_frame, pixels)
+    noise = outcome.noise
+    return {
+        "extension": label or "",
+        "frames": rows,
+        "combined": len(kept),
+        "rejected": outcome.rejected,
+        "values": total,
+        "amplifiers": list(noise.regions.names) if noise else [],
+        "read_noise_adu": list(noise.sigmas) if noise else [],
+        "pairs": [
+            [combined[first], combined[second], list(sigmas)]
+            for first, second, sigmas in noise.pairs
+        ]
+        if noise
+        else [],  # fmt: skip
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+import json
 import logging
 import os
 from datetime import datetime
@@ -10,6 +10,7 @@ from datetime import datetime
 import fitsio
 import numpy as np
 
+from . import keywords as kw
 from .fitsfile import atomic_output, cfitsio_paths, read_image
 
 __all__ = ["FIGURES", "frame_times", "draw_figures"]
@@ -26,8 +27,8 @@ FIGURES = {
 
 
 def frame_times(dates: list[str | None]) -> tuple[list[float], bool]:
-    """Hours since the first frame from ISO ``DATE-OBS`` values; the frame index when any
-    is missing or not ISO.  Returns the times and whether they are dates."""
+    """Hours since the first frame from ISO times; the frame index when any is missing or
+    not ISO.  Returns the times and whether they are dates."""
     try:
         moments = [datetime.fromisoformat(str(date).strip()) for date in dates]
     except ValueError:
@@ -38,28 +39,34 @@ def frame_times(dates: list[str | None]) -> tuple[list[float], bool]:
     return [(moment - first).total_seconds() / 3600.0 for moment in moments], True
 
 
-def _number(text: str | None) -> float | None:
-    return float(text) if text not in (None, "") else None
-
-
-def _read_rows(frames_csv: str, names: set[str]) -> list[dict]:
-    with open(frames_csv, newline="") as stream:
-        rows = [row for row in csv.DictReader(stream) if row["file"] in names]
-    times, dated = frame_times([row.get("date_obs") or None for row in rows])
+def _trend_rows(record: str, times: dict[str, str | None]) -> list[dict]:
+    """The statistics of every frame of a master (its first extension) for the night's
+    trends, from the combine's record, with their times."""
+    with open(record) as stream:
+        frames = json.load(stream)["extensions"][0]["frames"]
+    hours, dated = frame_times([times[row["file"]] for row in frames])
+    pairs = _pair_noise(record)
     trend = []
-    for row, time in zip(rows, times, strict=True):
-        entry = {key: _number(row.get(key)) for key in (
-            "overscan_level_adu", "median_adu", "robust_std_adu", "pair_noise_adu")}  # fmt: skip
-        entry.update(time=time, dated=dated, left_out=row.get("left_out") or "")
+    for row, time in zip(frames, hours, strict=True):
+        entry = {key: row[key] for key in ("overscan_level_adu", "median_adu", "clipped_std_adu")}
+        entry.update(pair_noise_adu=pairs.get(row["file"]), time=time, dated=dated,
+                     left_out=row["left_out"] or "")  # fmt: skip
         trend.append(entry)
     return sorted(trend, key=lambda entry: entry["time"])
 
 
+def _pair_noise(record: str) -> dict:
+    from .task_qc import pair_noise
+
+    with open(record) as stream:
+        return pair_noise(json.load(stream)["extensions"][0]["pairs"])
+
+
 def _overscan_levels(path: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
     with fitsio.FITS(path) as fits:
-        if "OVERSCAN" not in fits:
+        if kw.OVERSCAN_TABLE not in fits:
             return []
-        table = fits["OVERSCAN"].read()
+        table = fits[kw.OVERSCAN_TABLE].read()
     amps = [str(amp).strip() for amp in table["AMP"]]
     return [
         (amp, table["ROW"][mask], table["LEVEL"][mask])
@@ -73,7 +80,8 @@ def draw_figures(
     raw_path: str,
     raw_hdu: int,
     master: str,
-    frames_csv: str,
+    record: str,
+    times: dict[str, str | None],
     outputs: dict[str, str],
     logger: logging.Logger | None = None,
 ) -> None:
@@ -86,15 +94,16 @@ def draw_figures(
     raw_path, raw_hdu : str, int
         Its raw frame and the HDU of the image.
     master : str
-    frames_csv : str
-        ``qc/frames.csv`` (statistics, dates and frames left out).
+    record : str
+        The combine's record (statistics and frames left out).
+    times : dict
+        Frame name -> its time (ISO, UTC, or None).
     outputs : dict
     """
     from . import figures
 
     logger = logger or logging.getLogger(__name__)
     calibrated = sorted(calibrated)
-    names = {os.path.basename(path) for path in calibrated}
     shown = os.path.basename(calibrated[0])
 
     def save(key, figure):
@@ -114,8 +123,9 @@ def draw_figures(
                   for name, path in zip(calibrated, literal, strict=False)}  # fmt: skip
         save("overscan_rows", figures.overscan_along_rows(levels))
         image, header = fitsio.read(literal[-1], header=True)
-        combined = int(header["NCOMBINE"])
+        combined = kw.NCOMBINE.read(header)
         save("master", figures.master_with_profiles(image, combined))
         del image
-        save("rejected", figures.rejection_map(fitsio.read(literal[-1], ext="REJECTED"), combined))
-    save("night", figures.night_trends(_read_rows(frames_csv, names)))
+        rejected = fitsio.read(literal[-1], ext=kw.Planes.of(None).rejected)
+        save("rejected", figures.rejection_map(rejected, combined))
+    save("night", figures.night_trends(_trend_rows(record, times)))

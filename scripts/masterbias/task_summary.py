@@ -1,25 +1,63 @@
-"""The summary job: a table of every raw file's header and whether it is a bias."""
+"""The summary: a table of every raw file, what its header says, and whether it is a bias.
+
+The planning reads every header once (:mod:`masterbias.planning`); :func:`summary_rows`
+takes the table's rows from its reading, and the job writes them: a changed selection,
+grouping or header changes the rows, and so reruns the job.
+"""
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 
-__all__ = ["summarize_folder"]
+__all__ = ["SUMMARY_COLUMNS", "summary_rows", "write_summary"]
+
+#: The table's columns: the guide's ImageFileCollection columns, then the selection.
+SUMMARY_COLUMNS = ["file", "imagetyp", "filter", "exptime", "naxis1", "naxis2", "selected",
+                   "reason", "group"]  # fmt: skip
+_KEYWORDS = ("IMAGETYP", "FILTER", "EXPTIME")
 
 
-def summarize_folder(config: dict, output: str, logger: logging.Logger | None = None) -> None:
-    """Write the summary table of every raw file in ``config['raw_dir']``."""
-    from .discovery import HeaderCache, SelectionRule, find_raw_files, read_frames, write_summary
-    from .night import HEADER_CACHE, group_name
+def summary_rows(plan) -> list[list]:
+    """One row per raw file of ``plan`` (a :class:`masterbias.planning.Plan`), in the
+    order of :data:`SUMMARY_COLUMNS`."""
+    rows = []
+    for frame in plan.frames:
+        reason = plan.verdicts[frame.relpath]
+        group = ""
+        if reason is None:
+            found = plan.group_of(frame.calibrated)
+            group, reason = found.label, (f"no master: {found.skipped}" if found.skipped else "")
+        rows.append(
+            [frame.relpath]
+            + [frame.keywords.get(keyword, "") for keyword in _KEYWORDS]
+            + [
+                frame.shape[1],
+                frame.shape[0],
+                plan.verdicts[frame.relpath] is None,
+                reason,
+                group,
+            ]  # fmt: skip
+        )
+    return rows
+
+
+def write_summary(
+    raw: list[str], rows: list[list], output: str, logger: logging.Logger | None = None
+) -> None:
+    """Write the summary table of the raw files ``raw`` from their planned ``rows``."""
+    from .fitsfile import atomic_output
 
     logger = logger or logging.getLogger(__name__)
-    paths = find_raw_files(config["raw_dir"], config.get("exclude", []))
-    # read-only use of the cache that the main Snakemake process keeps up to date
-    frames = read_frames(paths, HeaderCache(os.path.join(config["out_dir"], HEADER_CACHE)))
-    rule = SelectionRule.from_config(config["select"])
-    group_by = config.get("group_by") or []
-    group_of = (lambda frame: group_name(frame, group_by)) if group_by else None
-    write_summary(frames, rule, output, group_of)
-    selected = len(rule.select(frames))
-    logger.info("%d raw files, %d selected as biases; wrote %s", len(frames), selected, output)
+    if len(raw) != len(rows) or not all(
+        os.path.normpath(path).endswith(os.path.normpath(row[0]))
+        for path, row in zip(raw, rows, strict=False)
+    ):
+        raise ValueError("the summary's rows do not match its raw files")
+    with atomic_output(output) as temporary, open(temporary, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(SUMMARY_COLUMNS)
+        writer.writerows(rows)
+    selected = sum(1 for row in rows if row[6])
+    logger.info("%d raw files, %d selected as biases; wrote %s", len(rows), selected, output)

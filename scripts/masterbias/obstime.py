@@ -1,0 +1,160 @@
+"""When a frame was taken, where, and which observing night it belongs to.
+
+The time comes from the header, parsed with ``astropy.time`` in the planning process (and
+remembered in the header cache), tried in this order: ``DATE-OBS`` in ISO form with a
+time; the old split form, a date in ``DATE-OBS`` and the time in ``UT``, ``TIME-OBS``,
+``UTC-OBS``, ``UTCSTART`` or ``UTSTART``; then ``DATE-BEG``, ``MJD-OBS`` and ``DATE``.
+Times are taken as UTC.
+
+A frame's observing night is the local date at the start of its night: the calendar date
+of (time - 12 h) in local mean solar time, i.e. UT + longitude / 15 h.  Afternoon biases
+and the next morning's fall on the same night wherever the observatory is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+__all__ = [
+    "TIME_KEYWORDS",
+    "LONGITUDE_KEYWORDS",
+    "Timestamp",
+    "observation_time",
+    "header_longitude",
+    "observing_night",
+]
+
+#: The keywords tried, in order, for the time of a frame (for messages).
+TIME_KEYWORDS = ("DATE-OBS", "DATE-OBS + UT/TIME-OBS/UTC-OBS/UTCSTART/UTSTART", "DATE-BEG",
+                 "MJD-OBS", "DATE")  # fmt: skip
+_SPLIT_TIME = ("UT", "TIME-OBS", "UTC-OBS", "UTCSTART", "UTSTART")
+
+#: Header keywords holding the observatory's longitude, in degrees east, tried in order.
+LONGITUDE_KEYWORDS = ("OBSGEO-L", "LONGITUD", "SITELONG", "LONG-OBS", "ESO TEL GEOLON")
+
+
+@dataclass(frozen=True)
+class Timestamp:
+    """A frame's time, or why it has none.
+
+    Attributes
+    ----------
+    iso : str or None
+        UTC as ``YYYY-MM-DDTHH:MM:SS.sss``.
+    source : str
+        The keyword(s) it came from, or, without a time, what was wrong.
+    """
+
+    iso: str | None
+    source: str
+
+
+def _clock(value) -> float | None:
+    """Seconds after midnight from ``'HH:MM:SS.s'`` or a number of hours."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) * 3600.0 if 0 <= value < 24 else None
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d*)?)\s*", str(value))
+    if match is None:
+        return None
+    hours, minutes, seconds = int(match[1]), int(match[2]), float(match[3])
+    if hours > 23 or minutes > 59 or seconds >= 61:
+        return None
+    return hours * 3600.0 + minutes * 60.0 + seconds
+
+
+def _date(text) -> str | None:
+    """``YYYY-MM-DD`` from a date-only value (``YYYY-MM-DD`` or the old ``DD/MM/YY``)."""
+    text = str(text).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return text
+    match = re.fullmatch(r"(\d{2})/(\d{2})/(\d{2})", text)
+    if match:  # the FITS standard's pre-2000 form: 19YY
+        return f"19{match[3]}-{match[2]}-{match[1]}"
+    return None
+
+
+def _iso(value, fmt: str = "isot") -> str | None:
+    """astropy's reading of ``value`` as a UTC time, in ISO form, or None."""
+    from astropy.time import Time
+
+    try:
+        return Time(value, format=fmt, scale="utc", precision=3).isot
+    except (ValueError, TypeError):
+        return None
+
+
+def observation_time(keywords: dict) -> Timestamp:
+    """The time a frame was taken, from its header keywords (see the module's order)."""
+    date_obs = keywords.get("DATE-OBS")
+    tried = []
+    if isinstance(date_obs, str) and "T" in date_obs:
+        iso = _iso(date_obs.strip())
+        if iso:
+            return Timestamp(iso, "DATE-OBS")
+        tried.append(f"DATE-OBS = {date_obs!r} is not a time")
+    elif date_obs is not None:
+        day = _date(date_obs)
+        clocks = [(key, _clock(keywords[key])) for key in _SPLIT_TIME if key in keywords]
+        clock = next(((key, seconds) for key, seconds in clocks if seconds is not None), None)
+        if day and clock:
+            moment = datetime.fromisoformat(day) + timedelta(seconds=clock[1])
+            return Timestamp(_iso(moment.isoformat()), f"DATE-OBS + {clock[0]}")
+        tried.append(f"DATE-OBS = {date_obs!r}" + ("" if day else " is not a date"))
+    for key in ("DATE-BEG", "MJD-OBS", "DATE"):
+        value = keywords.get(key)
+        if value is None:
+            continue
+        if key == "MJD-OBS":
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            iso = _iso(float(value), "mjd") if number else None
+        else:
+            text = str(value).strip()
+            iso = _iso(text) if "T" in text else None
+        if iso:
+            return Timestamp(iso, key)
+        tried.append(f"{key} = {value!r}")
+    found = "; ".join(tried) if tried else "none of them is in the header"
+    return Timestamp(None, f"no usable time in {', '.join(TIME_KEYWORDS)} ({found})")
+
+
+def _degrees(value) -> float | None:
+    """Degrees from a number or a sexagesimal string (``'-70:44:12.1'``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    text = str(value).strip()
+    match = re.fullmatch(r"([+-]?)(\d+)[:\s](\d+)[:\s](\d+(?:\.\d*)?)", text)
+    if match:
+        size = int(match[2]) + int(match[3]) / 60 + float(match[4]) / 3600
+        return -size if match[1] == "-" else size
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def header_longitude(keywords: dict) -> tuple[float | None, str]:
+    """The observatory's longitude in degrees east from the header, and the keyword; from
+    ``OBSGEO-X``/``OBSGEO-Y`` (geocentric metres) when no keyword gives it directly."""
+    for key in LONGITUDE_KEYWORDS:
+        if key in keywords:
+            degrees = _degrees(keywords[key])
+            if degrees is not None and -360 <= degrees <= 360:
+                return (degrees + 180.0) % 360.0 - 180.0, key
+    x, y = keywords.get("OBSGEO-X"), keywords.get("OBSGEO-Y")
+    if isinstance(x, (int, float)) and isinstance(y, (int, float)) and (x or y):
+        return math.degrees(math.atan2(y, x)), "OBSGEO-X/Y"
+    return None, ""
+
+
+def observing_night(iso: str, longitude: float) -> str:
+    """The observing night (``YYYY-MM-DD``) of a UTC time at ``longitude`` degrees east:
+    the local mean solar date of the time less 12 hours."""
+    moment = datetime.fromisoformat(iso) + timedelta(hours=longitude / 15.0 - 12.0)
+    return moment.date().isoformat()
