@@ -26,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from masterbias.synth import CAMERAS, write_night  # noqa: E402
+from masterbias.synth import CAMERAS, CameraModel, NightSpec, write_archive, write_night  # noqa: E402
 
 PYTHON = sys.executable
 ENV = dict(os.environ, PYTHONPATH=str(REPO / "scripts"))
@@ -233,9 +233,11 @@ def bench_discovery(root: Path, count: int) -> str:
     cache = root / "headers.json"
     cache.unlink(missing_ok=True)
     code = (
+        "import os\n"
         "from masterbias.discovery import HeaderCache, find_raw_files, read_frames\n"
-        f"cache = HeaderCache({str(cache)!r}); paths = find_raw_files({str(folder)!r})\n"
-        "read_frames(paths, cache); cache.save(paths)\n"
+        f"folder = {str(folder)!r}; cache = HeaderCache({str(cache)!r})\n"
+        "found = find_raw_files(folder); read_frames(folder, found.relpaths, cache)\n"
+        "cache.save([os.path.join(folder, relpath) for relpath in found.relpaths])\n"
     )
     cold = measure([PYTHON, "-c", code])
     warm = measure([PYTHON, "-c", code])
@@ -248,6 +250,70 @@ def bench_discovery(root: Path, count: int) -> str:
     return (
         f"{count} raw .fits.gz (1024 x 1024 uint16, 1.4 MB each), headers read and "
         "cached (wall s, including Python start-up)\n\n" + table(rows, ("finder", "wall s"))
+    )
+
+
+#: The archive's camera: 1024 x 1024 light pixels and 32 overscan columns, uint16.
+ARCHIVE_CAMERA = CameraModel(
+    "archive1k", rows=1024, columns=1056, light="[1:1024,*]", overscan="[1025:1056,*]",
+    leak_columns=3,
+)  # fmt: skip
+#: Siding Spring: a night's afternoon and morning biases fall on one UT date.
+ARCHIVE_LONGITUDE = 149.07
+
+
+def bench_archive(root: Path, nights: int, frames: int) -> str:
+    """An archive of ``nights`` nights of ``frames`` biases: end to end, planning, then one
+    night added."""
+    from datetime import date, timedelta
+
+    raw = root / f"archive{nights}x{frames}"
+    first = date(2026, 1, 1)
+    specs = [NightSpec((first + timedelta(days=n)).isoformat(), afternoon=frames // 2,
+                       morning=frames - frames // 2) for n in range(nights + 1)]  # fmt: skip
+    if not (raw / ".complete").exists():
+        shutil.rmtree(raw, ignore_errors=True)
+        write_archive(raw, ARCHIVE_CAMERA, specs[:nights], ARCHIVE_LONGITUDE, seed=12)
+        (raw / ".complete").touch()
+    shutil.rmtree(raw / specs[nights].date.replace("-", ""), ignore_errors=True)
+    config = root / "archive.yaml"
+    config.write_text(
+        f"raw_dir: {raw}\ncamera: null\ngroup_by: [night]\n"
+        f"night: {{longitude: {ARCHIVE_LONGITUDE}}}\n"
+        "overscan: {method: median, region: '[1028:1056,*]'}\ntrim: {region: '[1:1024,*]'}\n"
+    )
+    out = root / "archive-out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+
+    def snakemake(*args):
+        return [PYTHON, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+                "--directory", str(out), "--configfile", str(config), "--quiet", *args]  # fmt: skip
+
+    full = measure(snakemake("--cores", "2", "all"), cwd=out)
+    plan = measure(snakemake("--cores", "2", "--dry-run"), cwd=out)
+    extra = root / "extra-night"
+    shutil.rmtree(extra, ignore_errors=True)
+    write_archive(extra, ARCHIVE_CAMERA, specs[nights:], ARCHIVE_LONGITUDE, seed=13)
+    for path in extra.rglob("*.fits"):
+        target = raw / path.relative_to(extra)
+        target.parent.mkdir(exist_ok=True)
+        shutil.move(path, target)
+    added = measure(snakemake("--cores", "2", "all"), cwd=out)
+    total = nights * frames
+    rows = [
+        (f"{nights} nights x {frames} frames, end to end (snakemake --cores 2)",
+         f"{full['seconds']:.0f}", f"{full['seconds'] / total:.3f}", f"{full['peak_mb']:.0f}"),
+        ("plan it again, nothing to do (snakemake --dry-run: headers cached, DAG)",
+         f"{plan['seconds']:.1f}", "", f"{plan['peak_mb']:.0f}"),
+        (f"one night ({frames} frames) added: only its jobs and the history",
+         f"{added['seconds']:.1f}", f"{added['seconds'] / frames:.3f}",
+         f"{added['peak_mb']:.0f}"),
+    ]  # fmt: skip
+    return (
+        f"{ARCHIVE_CAMERA.rows} x {ARCHIVE_CAMERA.columns} uint16 .fits biases in UT-date "
+        f"folders, group_by: [night]; one run each\n\n"
+        + table(rows, ("run", "wall s", "s per frame", "peak RSS MB"))
     )
 
 
@@ -280,11 +346,18 @@ def main(argv=None):
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "masterbias-bench"))
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results.md"))
     parser.add_argument("--only-night", action="store_true", help="only the raw-night table")
+    parser.add_argument("--only-archive", action="store_true", help="only the archive table")
     args = parser.parse_args(argv)
     root = Path(args.work)
     root.mkdir(parents=True, exist_ok=True)
     repeats = 1 if args.quick else args.repeats
     sections = [f"# Benchmark ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)\n"]
+    nights = 10 if args.quick else 100
+    if args.only_archive:
+        sections.append("## An archive of nights\n\n" + bench_archive(root, nights, 10))
+        print(sections[-1], flush=True)
+        Path(args.out).write_text("\n\n".join(sections) + "\n")
+        return
 
     text, _ = bench_night(root, 6 if args.quick else 24, repeats)
     sections.append("## Raw night to master\n\n" + text)
@@ -337,6 +410,8 @@ def main(argv=None):
     sections.append("## Finding the frames\n\n" + bench_discovery(root, 1000))
     print(sections[-1], flush=True)
     sections.append("## Per-job overhead\n\n" + bench_job_overhead(root))
+    print(sections[-1], flush=True)
+    sections.append("## An archive of nights\n\n" + bench_archive(root, nights, 10))
     print(sections[-1], flush=True)
     Path(args.out).write_text("\n\n".join(sections) + "\n")
     print(f"\nwritten to {args.out}")

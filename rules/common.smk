@@ -8,25 +8,22 @@ min_version("9.0")
 
 # The science lives in scripts/masterbias beside these rules; found from this file, so that
 # a parent workflow importing this one as a module finds it too.
-sys.path.insert(
-    0,
-    str(
-        Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent
-        / "scripts"
-    ),
+SCRIPTS = (
+    Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent / "scripts"
 )
+sys.path.insert(0, str(SCRIPTS))
 
 from masterbias.codehash import code_digest
 from masterbias.config import load_config
 from masterbias.errors import MasterBiasError
+from masterbias.history import master_infos, previous_masters
 from masterbias.layout import LayoutSpec
 from masterbias.planning import plan_run
 from masterbias.products import WILDCARD_CONSTRAINTS, group_label, group_slot, product
 from masterbias.resources import job_resources
-
-SCRIPTS = (
-    Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent / "scripts"
-)
+from masterbias.task_figures import FIGURES
+from masterbias.task_qc import frame_facts
+from masterbias.task_summary import summary_rows
 
 try:
     # the one reading of the configuration: checked, camera preset, defaults, translated
@@ -45,6 +42,11 @@ if workflow.is_main_process:
 
 OUT = config["out_dir"].rstrip("/")
 RESOURCES = job_resources(PLAN, config)
+# the layout as configured; each job resolves it against its frame's header
+LAYOUT = LayoutSpec.from_config(config).to_params()
+# what the history knows of every group, and the master before each in its series
+INFOS = master_infos(PLAN)
+PREVIOUS = previous_masters(INFOS)
 
 
 wildcard_constraints:
@@ -77,6 +79,19 @@ def master_slots():
     return [group_slot(label) for label in PLAN.masters]
 
 
+def compared_slots():
+    """The {group} of every master that has one before it in its series."""
+    return [group_slot(label) for label in sorted(PREVIOUS)]
+
+
+def master_relpaths():
+    """Group label -> its master's path relative to out_dir."""
+    return {
+        label: path("master", group=group_slot(label))[len(OUT) + 1 :]
+        for label in PLAN.masters
+    }
+
+
 def calibrated_frames(wildcards):
     return [path("calibrated", frame=name) for name in group_of(wildcards).frames]
 
@@ -96,41 +111,25 @@ def raw_fingerprint(wildcards):
     return list(PLAN.biases[wildcards.frame].stamp)
 
 
+def previous_master(wildcards):
+    return path("master", group=group_slot(PREVIOUS[group_label(wildcards.group)]))
+
+
 def shown_raw(wildcards):
     """The raw frame of the calibrated frame the figures show (the first of the master)."""
     return PLAN.biases[group_of(wildcards).frames[0]].path
-
-
-def all_products():
-    """Every product of README "What comes out" (a missing one is rebuilt)."""
-    from masterbias.task_figures import FIGURES
-
-    return (
-        [path("summary"), path("frames_table"), path("night_table")]
-        + [path("rejections_table")]
-        + [path("calibrated", frame=name) for name in PLAN.calibrated]
-        + expand(path("master"), group=master_slots())
-        + expand(path("figure"), group=master_slots(), figure=list(FIGURES))
-    )
 
 
 def shown_raw_hdu(wildcards):
     return PLAN.biases[group_of(wildcards).frames[0]].header.images[0].index
 
 
-def summary_rows():
-    """The summary's rows as the planning found them (masterbias.task_summary)."""
-    from masterbias.task_summary import summary_rows as rows
-
-    return rows(PLAN)
-
-
-def frame_facts():
-    """What the planning knows of each bias that the QC tables show: its time and gain."""
-    from masterbias.task_qc import frame_facts as facts
-
-    return facts(PLAN, config["gain"])
-
-
-# the layout as configured; each job resolves it against its frame's header
-LAYOUT = LayoutSpec.from_config(config).to_params()
+def all_products():
+    """Every product of README "What comes out" (a missing one is rebuilt)."""
+    return (
+        [path("summary"), path("frames_table"), path("night_table")]
+        + [path("rejections_table"), path("history"), path("history_figure")]
+        + [path("calibrated", frame=name) for name in PLAN.calibrated]
+        + expand(path("master"), group=master_slots())
+        + expand(path("figure"), group=master_slots(), figure=list(FIGURES))
+    )

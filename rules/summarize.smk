@@ -13,7 +13,7 @@ rule summarize_frames:
     conda:
         "../envs/masterbias.yaml"
     params:
-        rows=lambda wildcards: summary_rows(),
+        rows=lambda wildcards: summary_rows(PLAN),
         code=script_digest("summarize_frames.py"),
     script:
         "../scripts/summarize_frames.py"

@@ -45,8 +45,8 @@ def test_one_master_per_group(mixed):
         mixed.directory.parent / "raw" / "late.fits"
     )
     assert mixed.planned_jobs() == {
-        "calibrate_frame": 1, "combine_biases": 1, "qc_frames": 1, "summarize_frames": 1, "all": 1,
-        "plot_figures": 1,
+        "calibrate_frame": 1, "combine_biases": 1, "write_qc_tables": 1, "summarize_frames": 1,
+        "plot_figures": 1, "all": 1,
     }  # fmt: skip
 
 

@@ -1,11 +1,14 @@
 """Rejection before the combination: the default's quality targets on planted outliers, the
 noise model, every algorithm on planted values, and the first version's settings."""
 
+import sys
+
 import fitsio
 import numpy as np
 import pytest
 
-from masterbias.combine import CombineSettings, combine_stack
+from conftest import REPO
+from masterbias.combine import CombineSettings, auto_threshold, combine_stack
 from masterbias.config import default_config
 from masterbias.errors import ConfigError
 from masterbias.noise import AmplifierRegions, difference_noise, measure_noise
@@ -41,6 +44,31 @@ def test_default_rejects_every_planted_outlier_and_almost_nothing_else(frames):
     assert score.missed == 0  # every outlier of 10-30 sigma, at any number of frames
     assert score.false_fraction <= 1e-4  # at most 0.01 % of the good values
     assert score.noise_ratio < 1.01  # within 1 % of sigma / sqrt(N)
+
+
+@pytest.mark.parametrize("frames", [3, 7, 20, 50])
+def test_the_default_threshold_from_n_touches_at_most_001_percent_of_clean_pixels(frames):
+    """0.01 % of clean pixels with any value rejected, at every N: 4 sigma at every N
+    touched 0.044 % at N = 7 (0.0063 % per value, times N)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from rejection_table import score
+
+    result = score(frames, DEFAULT, seed=200 + frames, shape=(700, 700))
+    assert result.touched_fraction <= 1e-4
+    assert result.missed == 0 and result.planted == 490  # outliers of 10-30 sigma
+    assert auto_threshold(frames) == pytest.approx(
+        {3: 4.31, 7: 4.49, 20: 4.71, 50: 4.89}[frames], abs=0.005
+    )
+    if frames == 7:
+        fixed = score(frames, CombineSettings.default(low=4.0, high=4.0), 207, (700, 700))
+        assert fixed.touched_fraction > 3e-4  # the previous default
+
+
+def test_outliers_of_exactly_10_sigma_among_3_frames_are_rejected_but_for_a_few_in_10000():
+    case = make_outlier_stack((1000, 1000), 3, seed=9, amplitude=(10.0, 10.0))
+    mask = _mask(case.stack, DEFAULT, case.sigma)
+    missed = int((case.planted & ~mask).sum())
+    assert case.planted.sum() == 1000 and missed <= 1  # 6e-5 each: 0.06 expected
 
 
 def _mask(stack, settings, spread=None):
@@ -145,9 +173,7 @@ def test_the_first_versions_settings_mean_what_they_meant():
     assert settings({"sigma_clip": {}}) == v1  # the first version's defaults: 5 and 5
     off = settings({"method": "median", "sigma_clip": None})
     assert off.reject == "none"
-    default = settings(
-        {"method": "average", "reject": {"algorithm": "ccdclip", "low": 4, "high": 4}}
-    )
+    default = settings({"method": "average", "reject": {"algorithm": "ccdclip"}})
     assert default == CombineSettings.default()
     with pytest.raises(ConfigError, match="cannot be set together"):
         settings({"sigma_clip": None, "reject": {"algorithm": "none"}})

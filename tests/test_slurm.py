@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from conftest import REPO, Workflow, base_config, folder_digest
-from masterbias.synth import write_night
+from masterbias.synth import NightSpec, write_archive, write_night
 
 pytestmark = pytest.mark.slurm
 
@@ -141,7 +141,41 @@ def test_a_failing_job_under_slurm_names_the_file_and_a_rerun_submits_only_what_
     submitted = re.findall(r"rule (\w+):\n", text.replace("localrule", "rule"))
     # the summary was made from the broken file (or not at all): it is redone too
     expected = ["calibrate_frame"] * (5 - len(done_before))
-    expected += ["combine_biases", "qc_frames", "plot_figures", "summarize_frames", "all"]
+    expected += ["combine_biases", "write_qc_tables", "plot_figures", "summarize_frames", "all"]
     assert sorted(submitted) == sorted(expected), text[-3000:]
     with capsys.disabled():
         print(f"\nSLURM rerun after the fix: {', '.join(slurm_job_ids(text))}")
+
+
+def test_an_archive_with_its_frame_jobs_grouped_under_slurm(tmp_path, cluster, slurm_python,
+                                                            capsys):  # fmt: skip
+    """README "An archive of nights": frame jobs grouped into a few allocations."""
+    raw = tmp_path / "archive"
+    nights = [NightSpec(f"2026-04-0{day}") for day in (1, 2, 3)]
+    write_archive(raw, "small", nights, -70.74, seed=4)  # 24 frames in 4 UT folders
+    settings = {"group_by": ["night"], "night": {"longitude": -70.74}}
+    local = tmp_path / "local"
+    local.mkdir()
+    reference = Workflow(local, base_config(raw, **settings))
+    reference.run("--cores", "2")
+
+    work = tmp_path / "slurm"
+    work.mkdir()
+    flow = Workflow(work, base_config(raw, **settings))
+    # a group job asks for what its members need when they run side by side; --cores and
+    # --resources cap that to what one node of this test cluster has (members run in turn)
+    code, text = run_under_slurm(
+        flow, slurm_python, cluster, "--groups", "calibrate_frame=frames",
+        "--group-components", "frames=12", "--cores", "2", "--resources", "mem_mb=1000",
+    )  # fmt: skip
+    assert code == 0, text[-5000:]
+    ids = slurm_job_ids(text)
+    # 2 allocations for the 24 frames, then 3 combines, 2 comparisons and 3 figure jobs
+    assert len(ids) == 10, (ids, text[-3000:])
+    for job_id in ids:
+        assert set(job_states(job_id, cluster)) == {"COMPLETED"}, job_id
+    for night in nights:
+        name = f"master_bias/{night.date}.fits"
+        assert (flow.results / name).read_bytes() == (reference.results / name).read_bytes()
+    with capsys.disabled():
+        print(f"\nSLURM archive jobs (frames grouped by 12): {', '.join(ids)}")

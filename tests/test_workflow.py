@@ -18,7 +18,7 @@ pytestmark = pytest.mark.workflow
 ONE_FRAME_RERUN = {
     "calibrate_frame": 1,
     "combine_biases": 1,
-    "qc_frames": 1,
+    "write_qc_tables": 1,
     "plot_figures": 1,
     "summarize_frames": 1,
     "all": 1,
@@ -141,7 +141,7 @@ def test_changing_the_overscan_region_reruns_every_frame(workflow):
     assert workflow.planned_jobs() == {
         "calibrate_frame": 5,
         "combine_biases": 1,
-        "qc_frames": 1,
+        "write_qc_tables": 1,
         "plot_figures": 1,
         "all": 1,
     }
@@ -153,7 +153,7 @@ def test_changing_only_the_combination_reruns_only_the_combine(workflow):
     workflow.write_config()
     assert workflow.planned_jobs() == {
         "combine_biases": 1,
-        "qc_frames": 1,
+        "write_qc_tables": 1,
         "plot_figures": 1,
         "all": 1,
     }
@@ -172,13 +172,13 @@ def copy_workflow(destination):
 @pytest.mark.parametrize(
     "module, expected",
     [
-        ("combine.py", {"combine_biases": 1, "qc_frames": 1, "plot_figures": 1, "all": 1}),
+        ("combine.py", {"combine_biases": 1, "write_qc_tables": 1, "plot_figures": 1, "all": 1}),
         (
             "overscan.py",
             {
                 "calibrate_frame": 5,
                 "combine_biases": 1,
-                "qc_frames": 1,
+                "write_qc_tables": 1,
                 "plot_figures": 1,
                 "all": 1,
             },

@@ -20,6 +20,29 @@ __all__ = [
 ]  # fmt: skip
 
 
+#: The fraction of clean pixels the default rejection may touch (reject at least one of
+#: their values), whatever the number of frames: half of the 0.01 % it promises, so that
+#: finite samples stay under it.
+AUTO_TOUCHED = 5e-5
+
+#: The guide's clipping threshold, what ``'auto'`` means for ``ccdproc``.
+GUIDE_SIGMAS = 5.0
+
+
+def auto_threshold(count: int) -> float:
+    """The ``'auto'`` threshold of ``ccdclip`` and ``avsigclip`` for ``count`` frames.
+
+    A clean value's z (its distance from the mean of the pixel's other values, in units
+    of its own spread) is a standard normal, so a clean pixel of ``count`` values has one
+    rejected with chance ``2 count Phi(-t)``; ``t`` makes that :data:`AUTO_TOUCHED`.  From
+    4.31 at 3 frames to 4.89 at 50: a 10-sigma outlier among 3 frames stands 8.2 sigma from
+    the mean of the other two (9.9 among 50), well beyond it.
+    """
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1.0 - AUTO_TOUCHED / (2.0 * count))
+
+
 @dataclass(frozen=True)
 class CombineSettings(Settings):
     """How to combine (the config's ``combine.method`` and ``combine.reject``).
@@ -33,9 +56,10 @@ class CombineSettings(Settings):
         standard deviation (``sigma_clip_func=np.ma.median``, ``sigma_clip_dev_func=
         mad_std``): ``x`` is rejected if ``x < median - low * dev`` or
         ``x > median + high * dev``.
-    low, high : float or None
+    low, high : float, None or 'auto'
         Thresholds in standard deviations for the sigma rejections; ``None``: that side
-        is not clipped.
+        is not clipped; ``'auto'``: chosen from the number of frames
+        (:func:`auto_threshold`; the guide's 5 for ``ccdproc``), see :meth:`for_frames`.
     nlow, nhigh : int
         Values rejected at the low and the high end of each pixel by ``minmax``.
     read_noise : float or None
@@ -55,6 +79,18 @@ class CombineSettings(Settings):
     @property
     def needs_noise_model(self) -> bool:
         return self.reject == "ccdclip" and self.read_noise is None
+
+    def for_frames(self, count: int) -> CombineSettings:
+        """These settings for a stack of ``count`` frames: ``'auto'`` thresholds as
+        numbers."""
+        from dataclasses import replace
+
+        automatic = GUIDE_SIGMAS if self.reject == "ccdproc" else auto_threshold(count)
+        return replace(
+            self,
+            low=automatic if self.low == "auto" else self.low,
+            high=automatic if self.high == "auto" else self.high,
+        )
 
     @classmethod
     def from_config(cls, combine: dict) -> CombineSettings:
@@ -79,8 +115,8 @@ class CombineSettings(Settings):
             return f"minmax rejection of the {self.nlow} lowest and {self.nhigh} highest values"
         if self.reject == "ccdproc":
             return (
-                f"one pass of {self.low}/{self.high} sigma clipping around the median "
-                "with mad_std (ccdproc)"
+                f"one pass of {_sigmas(self.low)}/{_sigmas(self.high)} sigma clipping around "
+                "the median with mad_std (ccdproc)"
             )
         spread = {
             "ccdclip": "the noise model"
@@ -88,9 +124,13 @@ class CombineSettings(Settings):
             "avsigclip": "a spread pooled along each row of each amplifier",
         }[self.reject]
         return (
-            f"{self.reject}: values beyond {self.low}/{self.high} sigma of the mean of the "
-            f"others, sigma from {spread}, rejected one at a time"
+            f"{self.reject}: values beyond {_sigmas(self.low)}/{_sigmas(self.high)} sigma of "
+            f"the mean of the others, sigma from {spread}, rejected one at a time"
         )
+
+
+def _sigmas(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 @dataclass(frozen=True)
@@ -108,6 +148,10 @@ class CombinedBand:
         How many frames were rejected at each pixel.
     rejected_per_frame : ndarray of int
         How many pixels of each frame were rejected.
+    split : ndarray of float64
+        The difference of the means of the kept values of the even- and the odd-numbered
+        frames, over sqrt(1/n_even + 1/n_odd): the noise of one value at that pixel, with
+        the structure the frames share cancelled (NaN where a half kept nothing).
     """
 
     data: np.ndarray
@@ -115,6 +159,7 @@ class CombinedBand:
     mask: np.ndarray
     rejected: np.ndarray
     rejected_per_frame: np.ndarray
+    split: np.ndarray
 
 
 def median_last_axis(values: np.ndarray, overwrite: bool = False) -> np.ndarray:
@@ -206,6 +251,7 @@ def reject_mask(
     """
     from .rejection import clip_with_spread, minmax_mask, pooled_row_spread
 
+    settings = settings.for_frames(stack.shape[-1])
     if settings.reject in ("ccdclip", "avsigclip") and stack.shape[-1] < 3:
         return ~np.isfinite(stack)  # two values cannot tell which one is wrong
     if settings.reject == "ccdproc":
@@ -262,6 +308,10 @@ def combine_stack(
 
     with np.errstate(invalid="ignore", divide="ignore"):
         if settings.method == "median":
+            filled = stack.astype(np.float64)
+            filled[rejected] = 0.0
+            split = _half_split(filled, where, n_frames)
+            del filled
             if n_rejected.any():
                 data = _masked_median(stack, rejected, kept)
                 deviation = np.abs(stack - data[..., np.newaxis])
@@ -275,6 +325,7 @@ def combine_stack(
         else:
             filled = stack.astype(np.float64)  # the kept values, rejected ones as 0
             filled[rejected] = 0.0
+            split = _half_split(filled, where, n_frames)
             total = filled.sum(axis=-1)
             mean = total / kept
             # nanstd's recipe: deviations of the kept values only, squared in place
@@ -294,4 +345,19 @@ def combine_stack(
         data[mask] = median_last_axis(stack[mask])
         uncertainty = np.where(mask, 0.0, uncertainty)
     per_frame = np.bincount(where % n_frames, minlength=n_frames)
-    return CombinedBand(data, uncertainty, mask, n_rejected, per_frame)
+    return CombinedBand(data, uncertainty, mask, n_rejected, per_frame, split)
+
+
+def _half_split(filled: np.ndarray, where: np.ndarray, n_frames: int) -> np.ndarray:
+    """:attr:`CombinedBand.split` from the kept values (rejected ones 0) and the flat
+    positions of the rejected ones."""
+    pixels = filled.shape[:-1]
+    odd_rejected = np.bincount(where[where % n_frames % 2 == 1] // n_frames,
+                               minlength=int(np.prod(pixels))).reshape(pixels)  # fmt: skip
+    even_rejected = np.bincount(where[where % n_frames % 2 == 0] // n_frames,
+                                minlength=int(np.prod(pixels))).reshape(pixels)  # fmt: skip
+    n_even = (n_frames + 1) // 2 - even_rejected
+    n_odd = n_frames // 2 - odd_rejected
+    even = filled[..., 0::2].sum(axis=-1) / n_even
+    odd = filled[..., 1::2].sum(axis=-1) / n_odd
+    return (even - odd) / np.sqrt(1.0 / n_even + 1.0 / n_odd)

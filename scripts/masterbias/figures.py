@@ -232,6 +232,49 @@ def night_trends(rows: list[dict]) -> Figure:
     return figure
 
 
+def history_trends(rows: list[dict]) -> Figure:
+    """The detector's history: overscan level, read noise and master noise of every master
+    against its night, the masters with a flag marked and named.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One per master, in time order: ``valid_from`` (ISO date), ``group``,
+        ``overscan_level_adu``, ``read_noise_adu``, ``master_noise_adu`` and ``flags``
+        (words, or empty).
+    """
+    from datetime import date
+
+    figure = _figure(10, 8)
+    panels = figure.subplots(3, 1, sharex=True)
+    dated = all(row["valid_from"] for row in rows)
+    days = np.array([date.fromisoformat(row["valid_from"]).toordinal() if dated else index
+                     for index, row in enumerate(rows)], float)  # fmt: skip
+    flagged = np.array([bool(row.get("flags")) for row in rows])
+    keys = (("overscan_level_adu", "overscan level (ADU)"), ("read_noise_adu", "read noise (ADU)"),
+            ("master_noise_adu", "master noise (ADU)"))  # fmt: skip
+    for axes, (key, label) in zip(panels, keys, strict=True):
+        values = np.array([row[key] for row in rows], dtype=np.float64)
+        axes.plot(days, values, "o-", markersize=3, color="C0")
+        axes.plot(days[flagged], values[flagged], "o", markersize=9, markerfacecolor="none",
+                  color="red")  # fmt: skip
+        axes.set_ylabel(label)
+    for row, day in zip(rows, days, strict=True):
+        if row.get("flags"):
+            panels[0].annotate(row["flags"], (day, panels[0].get_ylim()[1]), fontsize=7,
+                               color="red", rotation=90, va="top", ha="center")  # fmt: skip
+    start = days.min() if days.size else 0.0
+    ticks = np.linspace(start, days.max() if days.size else 1.0, min(8, max(len(rows), 2)))
+    if dated:
+        panels[-1].set_xticks(ticks)
+        panels[-1].set_xticklabels([date.fromordinal(int(t)).isoformat() for t in ticks],
+                                   rotation=30, fontsize=8)  # fmt: skip
+    else:
+        panels[-1].set_xlabel("master (the frames carry no date)")
+    panels[0].set_title(f"{len(rows)} masters, {int(flagged.sum())} flagged (red)")
+    return figure
+
+
 def save_png(figure: Figure, path: str | os.PathLike) -> None:
     """Write ``figure`` as PNG to ``path`` (the caller makes it atomic)."""
     figure.savefig(path, format="png", dpi=100)

@@ -39,13 +39,21 @@ class Keyword:
         """The keyword's name, numbered for ``index`` if it takes a number."""
         return self.name.format(index) if index is not None else self.name
 
+    def _value(self, value):
+        if self.kind is float and isinstance(value, (int, float)) and self.digits is not None:
+            return round(float(value), self.digits)
+        return value
+
     def put(self, header, value, index: int | None = None, comment: str | None = None) -> None:
         """Write the keyword into a ``fitsio.FITSHDR`` (replacing an earlier value)."""
-        if self.kind is float and value is not None and self.digits is not None:
-            value = round(float(value), self.digits)
         header.add_record(
-            {"name": self.key(index), "value": value, "comment": comment or self.comment}
-        )
+            {"name": self.key(index), "value": self._value(value),
+             "comment": comment or self.comment}
+        )  # fmt: skip
+
+    def write(self, hdu, value, index: int | None = None) -> None:
+        """Write the keyword into the header of an open fitsio HDU."""
+        hdu.write_key(self.key(index), self._value(value), comment=self.comment)
 
     def read(self, header, index: int | None = None):
         """The keyword's value as :attr:`kind`, or None when absent or of another type."""
@@ -70,6 +78,11 @@ class Keyword:
 def put_history(header, text: str) -> None:
     """Add a HISTORY card."""
     header.add_record({"name": "HISTORY", "value": text})
+
+
+def put_history_hdu(hdu, text: str) -> None:
+    """Add a HISTORY card to the header of an open fitsio HDU."""
+    hdu.write_history(text)
 
 
 # -- every product -----------------------------------------------------------------------
@@ -103,11 +116,11 @@ COMBMETH = Keyword("COMBMETH", "combination of the kept values", str)
 REJECT = Keyword("REJECT", "rejection before the combination", str)
 CLIPCEN = Keyword("CLIPCEN", "sigma clipping centre", str)
 CLIPDEV = Keyword("CLIPDEV", "sigma clipping spread: 1.4826 MAD", str)
-CLIPLOW = Keyword("CLIPLOW", "sigmas below the median", float)
-CLIPHIGH = Keyword("CLIPHIGH", "sigmas above the median", float)
+CLIPLOW = Keyword("CLIPLOW", "sigmas below the median", float, 4)
+CLIPHIGH = Keyword("CLIPHIGH", "sigmas above the median", float, 4)
 CLIPITER = Keyword("CLIPITER", "sigma clipping passes", int)
-REJLOW = Keyword("REJLOW", "sigmas below", float)
-REJHIGH = Keyword("REJHIGH", "sigmas above", float)
+REJLOW = Keyword("REJLOW", "sigmas below", float, 4)
+REJHIGH = Keyword("REJHIGH", "sigmas above", float, 4)
 REJNLOW = Keyword("REJNLOW", "lowest values rejected per pixel", int)
 REJNHIGH = Keyword("REJNHIGH", "highest values rejected per pixel", int)
 IMCMB = Keyword("IMCMB{:03d}", "combined frame", str)
@@ -118,6 +131,13 @@ DATE_OBS = Keyword("DATE-OBS", "start of the first frame combined (UT)", str)
 DATE_BEG = Keyword("DATE-BEG", "start of the first frame combined (UT)", str)
 DATE_END = Keyword("DATE-END", "start of the last frame combined (UT)", str)
 UTYPE = Keyword("UTYPE", "uncertainty type (astropy CCDData)", str)
+MNOISE = Keyword("MNOISE{}", "amp noise of the master, measured, ADU", float, 4)
+XNOISE = Keyword("XNOISE{}", "amp noise expected: RDNOISE / sqrt(N), ADU", float, 4)
+MMEAN = Keyword("MMEAN{}", "amp clipped mean of the master, ADU", float, 4)
+MBADPX = Keyword("MBADPX{}", "amp pixels beyond 5 sigma", int)
+MBADCL = Keyword("MBADCL{}", "amp whole columns beyond 5 sigma", int)
+MBADRW = Keyword("MBADRW{}", "amp whole rows beyond 5 sigma", int)
+VERIFY = Keyword("VERIFY", "verification of this master: pass or fail", str)
 
 #: Keywords whose values describe one frame, not a set of frames.
 FRAME_SCOPE = (RAWFILE, RAWSUM, CALMED, CALRMS, CALGRAD, CALFLAG, CALBLANK, OVSCLEV, OVSCRMS,
@@ -152,8 +172,17 @@ class Planes:
     mask: str
     rejected: str
 
+    #: The planes beside the data, as named for a single image.
+    PLANES = ("UNCERT", "MASK", "REJECTED")
+
     @classmethod
     def of(cls, label: str | None) -> Planes:
         if label is None:
-            return cls(None, "UNCERT", "MASK", "REJECTED")
-        return cls(label, f"{label}_UNCERT", f"{label}_MASK", f"{label}_REJECTED")
+            return cls(None, *cls.PLANES)
+        return cls(label, *(f"{label}_{plane}" for plane in cls.PLANES))
+
+    @classmethod
+    def is_plane(cls, extname: str) -> bool:
+        """Whether an HDU of a master is a plane beside the data (not the data)."""
+        name = extname.upper()
+        return any(name == plane or name.endswith(f"_{plane}") for plane in cls.PLANES)

@@ -239,13 +239,47 @@ def _check_extensions(frames: list[RawFrame], extensions, group: str) -> tuple[E
     return tuple(result)
 
 
-def _group_value(frame: RawFrame, key: str):
+#: The group_by key that means the observing night, not a header keyword.
+NIGHT = "night"
+
+
+def _nights(biases: dict[str, RawFrame], longitude: float | None, notes: list[str]) -> dict:
+    """Each bias's observing night (ISO date); frames whose header gives no longitude (and
+    no ``night.longitude``) take UT, said in ``notes``."""
+    from .obstime import LONGITUDE_KEYWORDS, observing_night
+
+    nights, on_ut = {}, []
+    for name, frame in biases.items():
+        if frame.time.iso is None:
+            raise FrameError(
+                frame.path,
+                f"{frame.time.source}, so its observing night is unknown; fix the header or "
+                "leave the file out with 'exclude'",
+            )
+        east = longitude if longitude is not None else frame.longitude[0]
+        if east is None:
+            on_ut.append(frame.path)
+        nights[name] = observing_night(frame.time.iso, east or 0.0)
+    if on_ut:
+        notes.append(
+            f"{len(on_ut)} bias(es) ({', '.join(on_ut[:3])}{', ...' if len(on_ut) > 3 else ''}) "
+            f"give no longitude ({', '.join(LONGITUDE_KEYWORDS)} or OBSGEO-X/Y) and "
+            "night.longitude is not set: their night is the UT date of (time - 12 h)"
+        )
+    return nights
+
+
+def _group_value(frame: RawFrame, key: str, night: str | None):
+    if key == NIGHT:
+        return night
     return frame.keywords.get(keyword_name(key), "none")
 
 
-def _make_groups(biases: dict[str, RawFrame], config: dict) -> dict[str, Group]:
+def _make_groups(biases: dict[str, RawFrame], config: dict, notes: list[str]) -> dict[str, Group]:
     group_by = config["group_by"]
-    values = {name: tuple((key, _group_value(frame, key)) for key in group_by)
+    nights = (_nights(biases, config["night"]["longitude"], notes) if NIGHT in group_by
+              else {})  # fmt: skip
+    values = {name: tuple((key, _group_value(frame, key, nights.get(name))) for key in group_by)
               for name, frame in biases.items()}  # fmt: skip
     labels = group_labels(list(values.values()))
     members: dict[tuple, list[str]] = {}
@@ -310,9 +344,6 @@ def plan_run(config: dict, main_process: bool = True) -> Plan:
         if main_process:
             cache.save([path for path in (os.path.join(raw_dir, r) for r in found.relpaths)
                         if os.path.abspath(path) in cache.entries])  # fmt: skip
-    notes = list(found.notes)
-    notes += [f"{frame.path}: {note}" for frame in frames for note in frame.header.notes]
-
     rule = SelectionRule.from_config(config["select"])
     verdicts = {frame.relpath: rule.why_not(frame) for frame in frames}
     biases: dict[str, RawFrame] = {}
@@ -329,7 +360,9 @@ def plan_run(config: dict, main_process: bool = True) -> Plan:
         biases[name] = frame
     if not biases:
         raise ConfigError("select", _nothing_selected(rule, frames, raw_dir))
-    groups = _make_groups(biases, config)
+    notes = list(found.notes)
+    notes += [f"{frame.path}: {note}" for frame in frames for note in frame.header.notes]
+    groups = _make_groups(biases, config, notes)
     if all(group.skipped for group in groups.values()):
         group = min(groups.values(), key=lambda group: group.label)
         where = f"group {group.label!r}" if group.label else repr(os.fspath(raw_dir))

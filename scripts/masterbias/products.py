@@ -20,6 +20,9 @@ PRODUCTS = {
     "night_table": "qc/night.csv",
     "rejections_table": "qc/rejections.csv",
     "figure": "qc/figures{group}/{figure}.png",
+    "changes": "qc/changes{group}.json",
+    "history": "calibrations.csv",
+    "history_figure": "qc/figures/history.png",
     "log": "logs/{job}.log",
     "benchmark": "benchmarks/{job}.tsv",
 }

@@ -75,6 +75,14 @@ class JobResources:
         pixels = sum(rows * columns for rows, columns in (e.shape for e in group.extensions))
         return 15 + len(group.frames) * pixels // (2 * 10**8)
 
+    def compare_mem_mb(self, wildcards) -> int:
+        """Two masters' blocks of rows at a time (masterbias.verification.CHUNK_ROWS) as
+        float64, and their difference."""
+        from .verification import CHUNK_ROWS
+
+        columns = max(extension.shape[1] for extension in self._group(wildcards).extensions)
+        return PROCESS_MB + 3 * 8 * CHUNK_ROWS * columns // 10**6 + 1
+
     def figures_mem_mb(self, wildcards) -> int:
         """One image at a time, besides the raw frame shown next to its calibrated self:
         the raw image as stored (up to 4 bytes a pixel, and cfitsio's copy of a

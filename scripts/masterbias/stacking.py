@@ -26,6 +26,7 @@ from .errors import ConfigError, FrameError
 from .fitsfile import atomic_output, cfitsio_paths, check_fits_complete
 from .keywords import Planes
 from .noise import AmplifierRegions, NoiseModel, measure_noise
+from .verification import NoiseHistogram, master_statistics, verify
 
 __all__ = ["BandPlan", "CombinedExtension", "plan_bands", "combine_extension",
            "stack_and_combine"]  # fmt: skip
@@ -214,25 +215,36 @@ def read_band(frames: OpenFrames, first_row: int, end_row: int) -> np.ndarray:
     return stack
 
 
-class _FrameTally:
-    """Rejected values per frame, summed over the bands by the worker threads."""
+class _Tally:
+    """What the bands count, summed by the worker threads: rejected values per frame and
+    per amplifier, and the histograms of the master's noise."""
 
-    def __init__(self, count: int):
-        self.counts = np.zeros(count, dtype=np.int64)
+    def __init__(self, frames: int, amplifiers: int):
+        self.per_frame = np.zeros(frames, dtype=np.int64)
+        self.per_amplifier = np.zeros(amplifiers, dtype=np.int64)
+        self.noise = NoiseHistogram(amplifiers)
         self._lock = threading.Lock()
 
-    def add(self, rejected_per_frame: np.ndarray) -> None:
+    def add(self, band, labels: np.ndarray, spread: np.ndarray | None) -> None:
+        per_amplifier = np.bincount(labels[labels >= 0].ravel(),
+                                    weights=band.rejected[labels >= 0].ravel(),
+                                    minlength=self.per_amplifier.size).astype(np.int64)  # fmt: skip
         with self._lock:
-            self.counts += rejected_per_frame
+            self.per_frame += band.rejected_per_frame
+            self.per_amplifier += per_amplifier
+        if spread is not None:
+            self.noise.add(band.split, spread, labels)
 
 
-def _combine_band(frames, first_row, end_row, settings, tally, regions, noise) -> np.ndarray:
+def _combine_band(frames, first_row, end_row, settings, tally, regions, noise, model):
+    """Combine rows ``first_row:end_row``; ``noise``: the read noise measured (for the
+    master's verification), ``model``: the same when the rejection uses it."""
     stack = read_band(frames, first_row, end_row)
     columns = stack.shape[1]
     labels = regions.labels(np.arange(first_row, end_row), np.arange(columns))
     spread = noise.spread(first_row, end_row, columns) if noise is not None else None
-    band = combine_stack(stack, settings, spread, labels)
-    tally.add(band.rejected_per_frame)
+    band = combine_stack(stack, settings, spread if model is not None else None, labels)
+    tally.add(band, labels, spread)
     planes = (band.data, band.uncertainty, band.mask, band.rejected)
     return np.stack([np.asarray(plane, dtype=np.float32) for plane in planes])
 
@@ -271,6 +283,8 @@ class CombinedExtension:
         In the order of the frames combined.
     noise : NoiseModel or None
         Each amplifier's noise measured from the frames (None with fewer than two).
+    verification : list of Verification
+        Per amplifier (none with fewer than two frames).
     """
 
     plan: BandPlan
@@ -278,6 +292,7 @@ class CombinedExtension:
     rejected: int
     rejected_per_frame: np.ndarray
     noise: NoiseModel | None
+    verification: list
 
 
 def combine_extension(
@@ -345,10 +360,12 @@ def combine_extension(
             kw.RDNOISE.put(header, sigma, index)
     model = noise if settings.needs_noise_model and len(paths) >= 3 else None
 
-    tally = _FrameTally(len(paths))
+    tally = _Tally(len(paths), len(regions.names))
     bands = [
         da.from_delayed(
-            dask.delayed(_combine_band)(frames, first, end, settings, tally, regions, model),
+            dask.delayed(_combine_band)(
+                frames, first, end, settings, tally, regions, noise, model
+            ),  # fmt: skip
             shape=(len(PLANES), end - first, shape[1]),
             dtype=np.float32,
         )
@@ -374,8 +391,40 @@ def combine_extension(
         da.store(combined, writer, lock=False, scheduler="threads", num_workers=plan.workers)
     finally:
         frames.close()
-    out[hdus[0]].write_key(kw.NREJECT.key(), writer.rejected, comment=kw.NREJECT.comment)
-    return CombinedExtension(plan, shape, writer.rejected, tally.counts, noise)
+    kw.NREJECT.write(out[hdus[0]], writer.rejected)
+    verification = _verify(out[hdus[0]], regions, noise, tally, len(paths))
+    return CombinedExtension(plan, shape, writer.rejected, tally.per_frame, noise, verification)
+
+
+def _verify(hdu, regions, noise, tally, frames) -> list:
+    """Verify each amplifier of a master just written (:mod:`masterbias.verification`),
+    and record it in its header."""
+    if noise is None:
+        return []
+    results = []
+    for index, (name, section, sigma, ratio) in enumerate(
+        zip(regions.names, regions.sections, noise.sigmas, tally.noise.ratios(), strict=True),
+        start=1,
+    ):
+        rows, columns = section.slices
+
+        def read_rows(first, end, rows=rows, columns=columns):
+            return hdu[rows.start + first : rows.start + end, columns]
+
+        statistics = master_statistics(read_rows, section.shape, ratio * sigma / np.sqrt(frames))
+        pixels = section.shape[0] * section.shape[1] * frames
+        result = verify(name, frames, sigma, ratio, statistics,
+                        tally.per_amplifier[index - 1] / pixels)  # fmt: skip
+        for keyword, value in ((kw.MNOISE, result.noise), (kw.XNOISE, result.expected_noise),
+                               (kw.MMEAN, result.mean), (kw.MBADPX, result.pixels),
+                               (kw.MBADCL, result.columns), (kw.MBADRW, result.rows)):  # fmt: skip
+            keyword.write(hdu, value, index)
+        results.append(result)
+    failed = [f"amp {r.amplifier}: {r.reason}" for r in results if not r.passed]
+    kw.VERIFY.write(hdu, "fail" if failed else "pass")
+    for line in failed:
+        kw.put_history_hdu(hdu, f"verification failed: {line}")
+    return results
 
 
 def stack_and_combine(

@@ -26,6 +26,7 @@ from .sections import parse_section
 
 __all__ = [
     "CameraModel", "CAMERAS", "BiasTruth", "make_truth", "make_frame", "write_night",
+    "Change", "NightSpec", "write_archive",
     "OutlierStack", "make_outlier_stack", "RejectionScore", "score_rejection",
 ]  # fmt: skip
 
@@ -268,6 +269,135 @@ def write_night(
 
 
 @dataclass(frozen=True)
+class Change:
+    """A change of the detector from one night of an archive on.
+
+    Attributes
+    ----------
+    night : int
+        Index of the first night it holds for (in the archive's list of nights).
+    kind : {'read_noise', 'level', 'column'}
+        The read noise's sigma up by ``amount`` ADU, the bias level (overscan and light
+        alike) up by ``amount`` ADU, or a new hot column ``column`` (1-based, in the light
+        area) ``amount`` ADU above the rest.
+    amount : float
+    column : int or None
+    """
+
+    night: int
+    kind: str
+    amount: float
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class NightSpec:
+    """The biases of one observing night of an archive.
+
+    Attributes
+    ----------
+    date : str
+        The observing night, ``YYYY-MM-DD``: the local date at its start.
+    afternoon, morning : int
+        Biases taken from 16:00 local time, and from 07:00 the next morning, 2 minutes
+        apart.
+    time_form : {'iso', 'split', 'date'}
+        How the header tells the time: ``DATE-OBS`` in ISO form; the old split form (the
+        date in ``DATE-OBS``, the time in ``UT``); or only ``DATE``.
+    """
+
+    date: str
+    afternoon: int = 4
+    morning: int = 4
+    time_form: str = "iso"
+
+
+def _time_cards(moment, form: str) -> list[dict]:
+    iso = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    if form == "split":
+        return [{"name": "DATE-OBS", "value": iso[:10], "comment": "UT date"},
+                {"name": "UT", "value": iso[11:22], "comment": "UT at start"}]  # fmt: skip
+    if form == "date":
+        return [{"name": "DATE", "value": iso[:19], "comment": "UT when written"}]
+    return [{"name": "DATE-OBS", "value": iso, "comment": "UT at start"}]
+
+
+def write_archive(
+    folder: str | os.PathLike,
+    camera: CameraModel | str,
+    nights: list[NightSpec],
+    longitude: float,
+    changes: tuple[Change, ...] = (),
+    seed: int = 2026,
+    longitude_in_header: bool = True,
+    compress: bool = False,
+) -> dict[str, list[Path]]:
+    """Write an observatory's archive of biases: one folder per UT date, file numbers
+    starting again in each, with the afternoon and morning biases of a night in the folders
+    of their UT dates.
+
+    Parameters
+    ----------
+    folder : path-like
+    camera : CameraModel or str
+    nights : list of NightSpec
+    longitude : float
+        The observatory's longitude, degrees east: local time is UT + longitude / 15 h.
+    changes : tuple of Change
+        What changes from a night on (each holds for every later night too).
+    seed : int
+    longitude_in_header : bool
+        Whether the headers say the longitude (``OBSGEO-L``).
+    compress : bool
+
+    Returns
+    -------
+    dict
+        Night -> the files of its biases.
+    """
+    from dataclasses import replace
+    from datetime import datetime, timedelta
+
+    if isinstance(camera, str):
+        camera = CAMERAS[camera]
+    folder = Path(folder)
+    base = make_truth(camera, seed)
+    light = parse_section(camera.light, (camera.rows, camera.columns))
+    numbers: dict[str, int] = {}
+    written: dict[str, list[Path]] = {}
+    for index, night in enumerate(nights):
+        held = [change for change in changes if change.night <= index]
+        model = replace(camera, read_noise=camera.read_noise + sum(
+            c.amount for c in held if c.kind == "read_noise"))  # fmt: skip
+        level = sum(change.amount for change in held if change.kind == "level")
+        pattern = base.pattern.copy()
+        for change in held:
+            if change.kind == "column":
+                pattern[light.slices[0], change.column - 1] += change.amount
+        truth = BiasTruth(pattern=pattern, leak=base.leak)
+        start = datetime.fromisoformat(night.date) - timedelta(hours=longitude / 15.0)
+        moments = [start + timedelta(hours=16, minutes=2 * k) for k in range(night.afternoon)]
+        moments += [start + timedelta(hours=31, minutes=2 * k) for k in range(night.morning)]
+        written[night.date] = []
+        for k, moment in enumerate(moments):
+            rng = np.random.default_rng([seed, 2, index, k])
+            frame = make_frame(model, truth, rng, level_offset=level + rng.normal(0.0, 2.0))
+            day = moment.strftime("%Y%m%d")
+            numbers[day] = numbers.get(day, 0) + 1
+            suffix = ".fits.gz" if compress else ".fits"
+            path = folder / day / f"bias_{numbers[day]:03d}{suffix}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            cards = _header(camera, "BIAS", 0.0, "", 0)
+            header = [card for card in cards if card["name"] != "DATE-OBS"]
+            header += _time_cards(moment, night.time_form)
+            if longitude_in_header:
+                header.append({"name": "OBSGEO-L", "value": longitude, "comment": "deg east"})
+            write_frame(path, quantise(frame, camera.dtype), header)
+            written[night.date].append(path)
+    return written
+
+
+@dataclass(frozen=True)
 class OutlierStack:
     """Calibrated biases with known truth and planted outliers, frames on the last axis.
 
@@ -323,6 +453,8 @@ class RejectionScore:
     ----------
     false_fraction : float
         Good values rejected / good values.
+    touched_fraction : float
+        Clean pixels (no outlier planted) with at least one value rejected / clean pixels.
     missed : int
         Planted outliers kept.
     planted : int
@@ -331,6 +463,7 @@ class RejectionScore:
     """
 
     false_fraction: float
+    touched_fraction: float
     missed: int
     planted: int
     noise_ratio: float
@@ -341,8 +474,10 @@ def score_rejection(case: OutlierStack, rejected: np.ndarray, master: np.ndarray
     good = ~case.planted
     frames = case.stack.shape[-1]
     residual = np.asarray(master, dtype=np.float64) - case.truth
+    clean = ~case.planted.any(axis=-1)
     return RejectionScore(
         false_fraction=float((rejected & good).sum() / good.sum()),
+        touched_fraction=float((rejected.any(axis=-1) & clean).sum() / clean.sum()),
         missed=int((case.planted & ~rejected).sum()),
         planted=int(case.planted.sum()),
         noise_ratio=float(np.std(residual) / (case.sigma / np.sqrt(frames))),

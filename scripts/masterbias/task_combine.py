@@ -38,15 +38,23 @@ def _method_cards(header: fitsio.FITSHDR, settings) -> None:
     kw.PROCSOFT.put(header, SOFTWARE)
     kw.COMBMETH.put(header, settings.method)
     kw.REJECT.put(header, settings.reject)
-    if settings.reject == "ccdproc":  # the first version's cards, unchanged
+
+
+def _threshold_cards(header: fitsio.FITSHDR, settings) -> None:
+    """The rejection's thresholds, as used for this number of frames."""
+
+    def sigmas(value):
+        return value if value is not None else "none"
+
+    if settings.reject == "ccdproc":  # the first version's cards
         kw.CLIPCEN.put(header, "median")
         kw.CLIPDEV.put(header, "mad_std")
-        kw.CLIPLOW.put(header, settings.low if settings.low is not None else "none", comment="")
-        kw.CLIPHIGH.put(header, settings.high if settings.high is not None else "none", comment="")
+        kw.CLIPLOW.put(header, sigmas(settings.low))
+        kw.CLIPHIGH.put(header, sigmas(settings.high))
         kw.CLIPITER.put(header, 1)
     elif settings.reject in ("ccdclip", "avsigclip"):
-        kw.REJLOW.put(header, settings.low if settings.low is not None else "none")
-        kw.REJHIGH.put(header, settings.high if settings.high is not None else "none")
+        kw.REJLOW.put(header, sigmas(settings.low))
+        kw.REJHIGH.put(header, sigmas(settings.high))
     elif settings.reject == "minmax":
         kw.REJNLOW.put(header, settings.nlow)
         kw.REJNHIGH.put(header, settings.nhigh)
@@ -64,6 +72,7 @@ def _span_cards(header: fitsio.FITSHDR, times: list[str]) -> None:
 def _member_cards(header, names: list[str], excluded: dict[str, str], settings) -> None:
     from .fitsfile import fits_text
 
+    _threshold_cards(header, settings)
     kw.NCOMBINE.put(header, len(names))
     for index, name in enumerate(names, start=1):
         if index <= 999:
@@ -113,8 +122,12 @@ def _frame_rows(names, headers, excluded, combined, counts, pixels) -> list[dict
     rows = []
     rejected = dict(zip(combined, counts, strict=True))
     for name, header in zip(names, headers, strict=True):
+        levels = []
+        while kw.OVSCLEV.read(header, len(levels) + 1) is not None:
+            levels.append(kw.OVSCLEV.read(header, len(levels) + 1))
         rows.append({
             "file": name,
+            "overscan_levels_adu": levels,
             "overscan_level_adu": kw.OVSCLEV.read(header, 1),
             "overscan_noise_adu": kw.OVSCRMS.read(header, 1),
             "median_adu": kw.CALMED.read(header),
@@ -216,6 +229,7 @@ def _combine_one(paths, names, frames, label, out, settings, combine, mem_limit,
         reasons = "; ".join(f"{name}: {reason}" for name, reason in sorted(excluded.items()))
         raise FrameError(names[0], f"every frame{where} of this master was left out ({reasons})")
     combined = [names[index] for index in kept]
+    settings = settings.for_frames(len(kept))
     if label is None:
         header = master_header(headers[kept[0]], settings, combined, excluded,
                                [frames[name] for name in combined])  # fmt: skip
@@ -244,8 +258,7 @@ def _combine_one(paths, names, frames, label, out, settings, combine, mem_limit,
         "read_noise_adu": list(noise.sigmas) if noise else [],
         "pairs": [
             [combined[first], combined[second], list(sigmas)]
-            for first, second, sigmas in noise.pairs
-        ]
-        if noise
-        else [],  # fmt: skip
+            for first, second, sigmas in (noise.pairs if noise else ())
+        ],
+        "verification": [result.to_json() for result in outcome.verification],
     }

@@ -25,7 +25,9 @@ FRAME_COLUMNS = [
 ]  # fmt: skip
 NIGHT_COLUMNS = [
     "group", "extension", "amplifier", "frames", "read_noise_adu", "gain_e_per_adu",
-    "read_noise_e", "rejected_fraction",
+    "read_noise_e", "rejected_fraction", "master_noise_adu", "expected_noise_adu",
+    "master_mean_adu", "pixels_beyond_5sigma", "columns_beyond_5sigma", "rows_beyond_5sigma",
+    "verification",
 ]  # fmt: skip
 REJECTION_COLUMNS = ["group", "file", "extension", "rejected_pixels", "rejected_fraction",
                      "left_out"]  # fmt: skip
@@ -105,13 +107,18 @@ def write_qc(
                 })  # fmt: skip
                 rejection_rows.append({**row, "group": group, "extension": label})
             gain = gains.pop() if len(gains) == 1 else None
-            for amplifier, noise in zip(extension["amplifiers"], extension["read_noise_adu"],
-                                        strict=True):  # fmt: skip
+            for check in extension["verification"]:
+                noise = check["read_noise"]
                 night_rows.append({
-                    "group": group, "extension": label, "amplifier": amplifier,
-                    "frames": extension["combined"], "read_noise_adu": noise,
-                    "gain_e_per_adu": gain, "read_noise_e": _electrons(gain, noise),
-                    "rejected_fraction": extension["rejected"] / extension["values"],
+                    "group": group, "extension": label, "amplifier": check["amplifier"],
+                    "frames": check["frames"], "read_noise_adu": noise, "gain_e_per_adu": gain,
+                    "read_noise_e": _electrons(gain, noise),
+                    "rejected_fraction": check["rejected_fraction"],
+                    "master_noise_adu": check["noise"],
+                    "expected_noise_adu": check["expected_noise"],
+                    "master_mean_adu": check["mean"], "pixels_beyond_5sigma": check["pixels"],
+                    "columns_beyond_5sigma": check["columns"], "rows_beyond_5sigma": check["rows"],
+                    "verification": "pass" if check["passed"] else f"fail: {check['reason']}",
                 })  # fmt: skip
     for rows, columns, output in (
         (frame_rows, FRAME_COLUMNS, frames_csv),

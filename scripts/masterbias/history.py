@@ -1,0 +1,363 @@
+"""The detector's history: which master applies when, and what changed from one to the next.
+
+Masters of the same camera mode (the same ``group_by`` values but the night) form a
+series, in the order of their nights.  Each master is compared with the one before it:
+
+``read_noise``
+    an amplifier's read noise moved by more than 5 sigma of what its measurement scatter
+    (over the frame pairs of both nights) and its night-to-night scatter (the robust spread
+    of the series' night-to-night steps) allow;
+``level``
+    an amplifier's overscan level (the median over the night's frames) moved by more than
+    5 sigma of its frame-to-frame scatter (the error of both nights' medians) and its
+    night-to-night scatter;
+``structure``
+    the difference of the two masters holds a column, a row or a patch standing out by more
+    than 5 sigma of its noise (:func:`masterbias.verification.stand_out`); a few isolated
+    pixels (a cosmic ray the rejection missed) do not count;
+``verification``
+    the master failed its own check.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from .stats import MAD_TO_STD
+
+__all__ = [
+    "HISTORY_COLUMNS", "MasterInfo", "master_infos", "previous_masters", "compare_masters",
+    "series_flags", "write_history",
+]  # fmt: skip
+
+#: Changes beyond this many sigma are flagged.
+SIGMAS = 5.0
+
+HISTORY_COLUMNS = [
+    "group", "master", "n_frames", "first_obs", "last_obs", "valid_from", "valid_to",
+    "read_noise_adu", "overscan_level_adu", "master_noise_adu", "verification", "flags",
+    "previous", "changed", "inputs_sha256", "software", "skipped",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MasterInfo:
+    """What the planning knows of a group for the history.
+
+    Attributes
+    ----------
+    label : str
+    night : str or None
+        Its observing night (``group_by`` holds ``night``), else None.
+    mode : tuple
+        Its other ``group_by`` values: masters of one mode form a series.
+    frames : int
+    first_obs, last_obs : str or None
+        The times of its first and last frame (ISO, UTC).
+    skipped : str or None
+        Why it has no master.
+    """
+
+    label: str
+    night: str | None
+    mode: tuple
+    frames: int
+    first_obs: str | None
+    last_obs: str | None
+    skipped: str | None
+
+    def to_json(self) -> dict:
+        return {
+            "label": self.label, "night": self.night, "mode": [list(v) for v in self.mode],
+            "frames": self.frames, "first_obs": self.first_obs, "last_obs": self.last_obs,
+            "skipped": self.skipped,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, entry: dict) -> MasterInfo:
+        mode = tuple(tuple(value) for value in entry["mode"])
+        return cls(entry["label"], entry["night"], mode, entry["frames"], entry["first_obs"],
+                   entry["last_obs"], entry["skipped"])  # fmt: skip
+
+    @property
+    def start(self) -> str:
+        """When it begins to apply: its night, else the date of its first frame."""
+        return self.night or (self.first_obs or "")[:10]
+
+
+def master_infos(plan) -> list[MasterInfo]:
+    """What the history needs of every group of a :class:`masterbias.planning.Plan`."""
+    infos = []
+    for label, group in sorted(plan.groups.items()):
+        values = dict(group.values)
+        times = sorted(t for t in (plan.biases[name].time.iso for name in group.frames) if t)
+        infos.append(MasterInfo(
+            label=label, night=values.get("night"),
+            mode=tuple((key, value) for key, value in group.values if key != "night"),
+            frames=len(group.frames), first_obs=times[0] if times else None,
+            last_obs=times[-1] if times else None, skipped=group.skipped,
+        ))  # fmt: skip
+    return infos
+
+
+def series(infos: list[MasterInfo]) -> dict[tuple, list[MasterInfo]]:
+    """The masters (not the skipped groups) of each mode, in the order of their nights."""
+    found: dict[tuple, list[MasterInfo]] = {}
+    for info in infos:
+        if info.skipped is None:
+            found.setdefault(info.mode, []).append(info)
+    return {mode: sorted(items, key=lambda i: (i.start, i.label)) for mode, items in found.items()}
+
+
+def previous_masters(infos: list[MasterInfo]) -> dict[str, str]:
+    """Label -> the label of the master before it in its series (the first has none)."""
+    return {
+        later.label: earlier.label
+        for items in series(infos).values()
+        for earlier, later in zip(items, items[1:], strict=False)
+    }
+
+
+def compare_masters(current: str, previous: str, output: str, logger=None) -> dict:
+    """Compare a master with the one before it; write what stands out of their difference
+    (per extension and amplifier) as JSON to ``output``."""
+    import fitsio
+
+    from . import keywords as kw
+    from .fitsfile import atomic_output, cfitsio_paths
+    from .noise import AmplifierRegions
+    from .verification import stand_out
+
+    logger = logger or logging.getLogger(__name__)
+    extensions = []
+    with cfitsio_paths([current, previous]) as (now, before):
+        with fitsio.FITS(now) as new, fitsio.FITS(before) as old:
+            for hdu in _data_hdus(new):
+                ext = hdu.get_extname() or 0
+                header = hdu.read_header()
+                if ext and ext not in old:
+                    continue
+                shape = tuple(hdu.get_dims())
+                regions = AmplifierRegions.from_header(header, shape)
+                old_header = old[ext].read_header()
+                amplifiers = []
+                for index, (name, section) in enumerate(
+                    zip(regions.names, regions.sections, strict=True), start=1
+                ):
+                    rows, columns = section.slices
+                    noises = [kw.MNOISE.read(h, index) for h in (header, old_header)]
+                    noise = float(np.hypot(*noises)) if None not in noises else None
+
+                    def difference(first, end, rows=rows, columns=columns, ext=ext):
+                        window = slice(rows.start + first, rows.start + end)
+                        return (new[ext][window, columns].astype(np.float64)
+                                - old[ext][window, columns].astype(np.float64))  # fmt: skip
+
+                    found = stand_out(difference, section.shape, noise)
+                    amplifiers.append({"amplifier": name, "noise": found.noise,
+                                       "pixels": found.pixels, "columns": found.columns,
+                                       "rows": found.rows, "patches": found.patches})  # fmt: skip
+                    logger.info("%s amp %s against %s: %s", ext or "image", name, previous,
+                                amplifiers[-1])  # fmt: skip
+                extensions.append({"extension": ext or "", "amplifiers": amplifiers})
+    result = {"extensions": extensions}
+    with atomic_output(output) as temporary:
+        temporary.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def _data_hdus(fits) -> list:
+    """The data HDUs of a master: its image, or each extension's (not the planes)."""
+    from .keywords import Planes
+
+    return [hdu for hdu in fits if hdu.get_exttype() == "IMAGE_HDU" and hdu.get_dims()
+            and not Planes.is_plane(hdu.get_extname())]  # fmt: skip
+
+
+def _robust_step(values: list[float]) -> float:
+    """The robust spread of the steps between consecutive values of a series (0 with
+    fewer than four values)."""
+    if len(values) < 4:
+        return 0.0
+    steps = np.diff(np.asarray(values, dtype=np.float64))
+    return float(np.median(np.abs(steps - np.median(steps))) * MAD_TO_STD)
+
+
+def _changed(values: list[float], errors: list[float]) -> list[bool]:
+    """Whether each value of a series moved from the one before by more than
+    :data:`SIGMAS` of the errors of both and the series' night-to-night scatter."""
+    scatter = _robust_step(values)
+    changed = [False]
+    for index in range(1, len(values)):
+        allowed = max(float(np.hypot(errors[index], errors[index - 1])), scatter)
+        changed.append(abs(values[index] - values[index - 1]) > SIGMAS * allowed)
+    return changed
+
+
+def amplifier_measurements(record: dict) -> dict[tuple, dict]:
+    """Per (extension, amplifier) of a combine record: read noise and its error, overscan
+    level and its error."""
+    found = {}
+    for extension in record["extensions"]:
+        used = [row for row in extension["frames"] if not row["left_out"]]
+        for index, check in enumerate(extension["verification"]):
+            pairs = [pair[2][index] for pair in extension["pairs"]]
+            spread = float(np.std(pairs, ddof=1)) if len(pairs) > 1 else 0.0
+            levels = [row["overscan_levels_adu"][index] for row in used
+                      if len(row["overscan_levels_adu"]) > index]  # fmt: skip
+            level = float(np.median(levels)) if levels else float("nan")
+            level_error = (1.2533 * float(np.median(np.abs(np.array(levels) - level))) * MAD_TO_STD
+                           / np.sqrt(len(levels)) if levels else 0.0)  # fmt: skip
+            found[(extension["extension"], check["amplifier"])] = {
+                "read_noise": check["read_noise"],
+                "read_noise_error": 1.2533 * spread / np.sqrt(max(len(pairs), 1)),
+                "level": level,
+                "level_error": level_error,
+                "noise": check["noise"],
+                "passed": check["passed"],
+            }
+    return found
+
+
+def series_flags(records: list[dict], changes: list[dict | None]) -> list[list[str]]:
+    """The flags of each master of one series (in order), from their combine records and
+    their comparisons with the master before (None for the first)."""
+    measured = [amplifier_measurements(record) for record in records]
+    flags = [set() for _ in records]
+    for key in measured[0]:
+        if not all(key in m for m in measured):
+            continue
+        for quantity in ("read_noise", "level"):
+            values = [m[key][quantity] for m in measured]
+            errors = [m[key][f"{quantity}_error"] for m in measured]
+            for index, moved in enumerate(_changed(values, errors)):
+                if moved:
+                    flags[index].add(quantity)
+    for index, compared in enumerate(changes):
+        extensions = compared["extensions"] if compared else []
+        amplifiers = [amp for ext in extensions for amp in ext["amplifiers"]]
+        if any(amp["columns"] or amp["rows"] or amp["patches"] for amp in amplifiers):
+            flags[index].add("structure")
+    for index, found in enumerate(measured):
+        if not all(entry["passed"] for entry in found.values()):
+            flags[index].add("verification")
+    order = ("read_noise", "level", "structure", "verification")
+    return [[word for word in order if word in found] for found in flags]
+
+
+def inputs_digest(record: dict) -> str:
+    """SHA-256 over the names and SHA-256 of the raw files a master was made of."""
+    lines = sorted({f"{row['file']} {row['raw_sha256']}" for extension in record["extensions"]
+                    for row in extension["frames"]})  # fmt: skip
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def write_history(
+    infos: list[dict],
+    records: dict[str, str],
+    changes: dict[str, str],
+    masters: dict[str, str],
+    output: str,
+    figure: str | None = None,
+    logger: logging.Logger | None = None,
+) -> list[dict]:
+    """Write ``calibrations.csv``: a row per group, its master's validity, measurements,
+    verification and flags (see the module).
+
+    Parameters
+    ----------
+    infos : list of dict
+        :class:`MasterInfo` of every group (masters and skipped groups).
+    records : dict
+        Label -> its combine record (JSON).
+    changes : dict
+        Label -> its comparison with the master before (JSON).
+    masters : dict
+        Label -> the master's path relative to ``out_dir``.
+    output, figure : str
+        The table, and its figure (level, read noise and master noise against the night,
+        flags marked).
+    """
+    from . import SOFTWARE
+    from .fitsfile import atomic_output
+
+    logger = logger or logging.getLogger(__name__)
+    infos = [MasterInfo.from_json(entry) for entry in infos]
+    loaded = {label: json.loads(open(path).read()) for label, path in records.items()}
+    compared = {label: json.loads(open(path).read()) for label, path in changes.items()}
+    previous = previous_masters(infos)
+    rows: dict[str, dict] = {}
+    for items in series(infos).values():
+        flags = series_flags([loaded[i.label] for i in items],
+                             [compared.get(i.label) for i in items])  # fmt: skip
+        for position, (info, found) in enumerate(zip(items, flags, strict=True)):
+            record = loaded[info.label]
+            measured = amplifier_measurements(record).values()
+            later = items[position + 1].start if position + 1 < len(items) else ""
+            rows[info.label] = {
+                "group": info.label, "master": masters[info.label], "n_frames": info.frames,
+                "first_obs": info.first_obs, "last_obs": info.last_obs,
+                "valid_from": info.start, "valid_to": later,
+                "read_noise_adu": float(np.median([m["read_noise"] for m in measured])),
+                "overscan_level_adu": float(np.median([m["level"] for m in measured])),
+                "master_noise_adu": float(np.median([m["noise"] for m in measured])),
+                "verification": _verdict(record), "flags": " ".join(found),
+                "previous": previous.get(info.label, ""),
+                "changed": _changed_counts(compared.get(info.label)),
+                "inputs_sha256": inputs_digest(record), "software": SOFTWARE, "skipped": "",
+            }  # fmt: skip
+    for info in infos:
+        if info.skipped is not None:
+            rows[info.label] = {"group": info.label, "n_frames": info.frames,
+                                "first_obs": info.first_obs, "last_obs": info.last_obs,
+                                "valid_from": info.start, "software": SOFTWARE,
+                                "skipped": info.skipped}  # fmt: skip
+    ordered = sorted(rows.values(), key=lambda row: (row["valid_from"], row["group"]))
+    with atomic_output(output) as temporary, open(temporary, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, HISTORY_COLUMNS)
+        writer.writeheader()
+        for row in ordered:
+            writer.writerow({key: _format(row.get(key)) for key in HISTORY_COLUMNS})
+    flagged = [f"{row['group']}: {row['flags']}" for row in ordered if row.get("flags")]
+    logger.info("wrote %s (%d masters, %d skipped); flagged: %s", output, len(loaded),
+                len(ordered) - len(loaded), "; ".join(flagged) or "none")  # fmt: skip
+    if figure:
+        from .figures import history_trends, save_png
+
+        with atomic_output(figure) as temporary:
+            save_png(history_trends([row for row in ordered if not row.get("skipped")]),
+                     temporary)  # fmt: skip
+    return ordered
+
+
+def _verdict(record: dict) -> str:
+    failed = [f"{extension['extension'] or 'image'} amp {check['amplifier']}: {check['reason']}"
+              for extension in record["extensions"] for check in extension["verification"]
+              if not check["passed"]]  # fmt: skip
+    return "fail: " + "; ".join(failed) if failed else "pass"
+
+
+def _changed_counts(compared: dict | None) -> str:
+    """What stands out of the difference with the master before, in words."""
+    if not compared:
+        return ""
+    totals = {"columns": 0, "rows": 0, "patches": 0, "pixels": 0}
+    for extension in compared["extensions"]:
+        for amp in extension["amplifiers"]:
+            for key in totals:
+                totals[key] += amp[key]
+    return " ".join(f"{count} {key}" for key, count in totals.items() if count)
+
+
+def _format(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
