@@ -9,6 +9,7 @@ median wall time, the peak resident memory of the largest process in the tree, a
 from __future__ import annotations
 
 import argparse
+import csv
 import gzip
 import json
 import os
@@ -26,7 +27,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from masterbias.synth import CAMERAS, CameraModel, NightSpec, write_archive, write_night  # noqa: E402
+from masterbias.synth import (  # noqa: E402
+    CAMERAS,
+    CameraModel,
+    MosaicModel,
+    NightSpec,
+    decam_ccd,
+    write_archive,
+    write_mosaic_night,
+    write_night,
+)
 
 PYTHON = sys.executable
 ENV = dict(os.environ, PYTHONPATH=str(REPO / "scripts"))
@@ -317,6 +327,75 @@ def bench_archive(root: Path, nights: int, frames: int) -> str:
     )
 
 
+def bench_mosaic(root: Path, frames: int, ccds: int, limit: str) -> str:
+    """A night of a mosaic camera of DECam's layout: ``ccds`` CCDs of 2048 x 4096 light
+    pixels (two amplifiers each), RICE-compressed .fits.fz, combined within ``limit``."""
+    model = MosaicModel("decam8", 4146, 2160, tuple(
+        decam_ccd(f"S{index}", index, 2048 * (index - 1) + 1, False, width=1024, height=4096,
+                  overscan=50, prescan=6, parallel=50)
+        for index in range(1, ccds + 1)
+    ), {"OBSTYPE": "zero"})  # fmt: skip
+    raw = root / f"mosaic{frames}x{ccds}"
+    if not (raw / ".complete").exists():
+        shutil.rmtree(raw, ignore_errors=True)
+        write_mosaic_night(raw, model, n_bias=frames, n_flat=0, seed=21)
+        (raw / ".complete").touch()
+    out = root / "mosaic-out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    config = root / "mosaic.yaml"
+    config.write_text(f"raw_dir: {raw}\ncamera: decam\nextensions: all\n"
+                      f"combine: {{mem_limit: {limit}}}\n")  # fmt: skip
+    whole = measure([PYTHON, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+                     "--directory", str(out), "--configfile", str(config), "--cores", "2",
+                     "--quiet", "all", "--until", "combine_biases"], cwd=out)  # fmt: skip
+
+    def benchmark(path: Path) -> dict:
+        with open(path) as stream:
+            row = list(csv.DictReader(stream, delimiter="\t"))[0]
+        return {"seconds": float(row["s"]), "peak_mb": float(row["max_rss"])}
+
+    combine = benchmark(out / "results" / "benchmarks" / "combine_biases.tsv")
+    frame_jobs = [
+        benchmark(p) for p in (out / "results" / "benchmarks" / "calibrate_frame").glob("*")
+    ]
+    calibrated = sorted(str(p) for p in (out / "results" / "calibrated").glob("*.fits"))
+    read_code = (
+        "import json, sys, fitsio\nfor path in json.loads(sys.argv[1]):\n"
+        "    with fitsio.FITS(path) as f:\n"
+        "        [hdu.read() for hdu in f if hdu.get_exttype() == 'IMAGE_HDU']\n"
+    )
+    read = measure([PYTHON, "-c", read_code, json.dumps(calibrated)])
+    unpack = measure(
+        [PYTHON, "-c", read_code, json.dumps(sorted(str(p) for p in raw.glob("*.fz")))]
+    )
+    idle = measure([PYTHON, "-c", "import masterbias.stacking"])["peak_mb"]
+    stack_gb = frames * ccds * 4096 * 2048 * 4 / 1e9
+    frame_seconds = sum(job["seconds"] for job in frame_jobs)
+
+    def row(step, result):
+        return step, f"{result['seconds']:.1f}", f"{result['peak_mb']:.0f}"
+
+    summed = {"seconds": frame_seconds, "peak_mb": max(job["peak_mb"] for job in frame_jobs)}
+    rows = [
+        row("workflow to the master (snakemake --cores 2)", whole),
+        row(f"combine job ({ccds} extensions in row bands)", combine),
+        row("read every calibrated extension once", read),
+        row(f"{frames} frame jobs, summed", summed),
+        row("decompress every raw .fz once", unpack),
+        ("Python + numpy + dask + fitsio, idle", "", f"{idle:.0f}"),
+    ]
+    return (
+        f"{frames} exposures x {ccds} CCDs of DECam's layout (2160 x 4146 raw, 2048 x 4096 "
+        f"calibrated, two amplifiers each), RICE .fits.fz; the stack is {stack_gb:.1f} GB of "
+        f"float32, combine.mem_limit {limit}\n\n"
+        + table(rows, ("step", "wall s", "peak RSS MB"))
+        + f"\n\ncombine / read once = {combine['seconds'] / read['seconds']:.1f}; combine peak "
+        f"RSS over idle = {combine['peak_mb'] - idle:.0f} MB; frame jobs / decompressing once "
+        f"= {frame_seconds / unpack['seconds']:.1f}\n"
+    )
+
+
 def bench_job_overhead(root: Path) -> str:
     walls = {}
     for count in (4, 24):
@@ -347,12 +426,19 @@ def main(argv=None):
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results.md"))
     parser.add_argument("--only-night", action="store_true", help="only the raw-night table")
     parser.add_argument("--only-archive", action="store_true", help="only the archive table")
+    parser.add_argument("--only-mosaic", action="store_true", help="only the mosaic table")
     args = parser.parse_args(argv)
     root = Path(args.work)
     root.mkdir(parents=True, exist_ok=True)
     repeats = 1 if args.quick else args.repeats
     sections = [f"# Benchmark ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)\n"]
     nights = 10 if args.quick else 100
+    mosaic = (4, 2, "256MB") if args.quick else (20, 8, "1GB")
+    if args.only_mosaic:
+        sections.append("## A mosaic night\n\n" + bench_mosaic(root, *mosaic))
+        print(sections[-1], flush=True)
+        Path(args.out).write_text("\n\n".join(sections) + "\n")
+        return
     if args.only_archive:
         sections.append("## An archive of nights\n\n" + bench_archive(root, nights, 10))
         print(sections[-1], flush=True)
@@ -412,6 +498,8 @@ def main(argv=None):
     sections.append("## Per-job overhead\n\n" + bench_job_overhead(root))
     print(sections[-1], flush=True)
     sections.append("## An archive of nights\n\n" + bench_archive(root, nights, 10))
+    print(sections[-1], flush=True)
+    sections.append("## A mosaic night\n\n" + bench_mosaic(root, *mosaic))
     print(sections[-1], flush=True)
     Path(args.out).write_text("\n\n".join(sections) + "\n")
     print(f"\nwritten to {args.out}")

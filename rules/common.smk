@@ -1,3 +1,4 @@
+import re
 import sys
 from pathlib import Path
 
@@ -47,6 +48,12 @@ LAYOUT = LayoutSpec.from_config(config).to_params()
 # what the history knows of every group, and the master before each in its series
 INFOS = master_infos(PLAN)
 PREVIOUS = previous_masters(INFOS)
+# the extensions of each master, by the jobs that combine them
+PARTS = {
+    group_slot(label): PLAN.groups[label].parts(config["combine"]["extensions_per_job"])
+    for label in PLAN.masters
+}
+COMBINE = {key: config["combine"][key] for key in ("method", "reject", "reject_frames")}
 
 
 wildcard_constraints:
@@ -90,6 +97,31 @@ def master_relpaths():
         label: path("master", group=group_slot(label))[len(OUT) + 1 :]
         for label in PLAN.masters
     }
+
+
+def slots_pattern(whole):
+    """The {group} of the masters made by one job (``whole``), or of those combined in
+    parts and assembled (masterbias.planning.Group.parts)."""
+    slots = [slot for slot, parts in PARTS.items() if (len(parts) == 1) == whole]
+    return "(" + "|".join(re.escape(slot) for slot in slots) + ")" if slots else "(?!)"
+
+
+def part_extensions(wildcards):
+    return PARTS[wildcards.group][int(wildcards.part)]
+
+
+def master_parts(wildcards):
+    parts = range(len(PARTS[wildcards.group]))
+    return [
+        path("master_part", group=wildcards.group, part=str(part)) for part in parts
+    ]
+
+
+def record_parts(wildcards):
+    parts = range(len(PARTS[wildcards.group]))
+    return [
+        path("record_part", group=wildcards.group, part=str(part)) for part in parts
+    ]
 
 
 def calibrated_frames(wildcards):

@@ -41,6 +41,13 @@ rule plot_figures:
             category="Figures",
             subcategory="{group}",
         ),
+        extensions=report(
+            directory(path("extension_figures")),
+            patterns=["{extension}.png"],
+            caption="../report/extension.rst",
+            category="Figures",
+            subcategory="{group}",
+        ),
     log:
         log_path("plot_figures{group}"),
     benchmark:

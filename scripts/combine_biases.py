@@ -1,4 +1,5 @@
-"""Snakemake job: combine the calibrated biases into the master bias, in row bands."""
+"""Snakemake job: combine the calibrated biases into the master bias (or a part of a
+mosaic's: some of its extensions), in row bands."""
 
 from masterbias.jobs import run_job
 from masterbias.resources import working_bytes
@@ -16,6 +17,7 @@ def main(snakemake):
             working_bytes(snakemake.resources.mem_mb),
             snakemake.threads,
             logger,
+            snakemake.params.get("extensions"),
         ),
         "combine_biases",
         snakemake.log[0],

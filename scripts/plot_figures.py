@@ -13,7 +13,7 @@ def main(snakemake):
             snakemake.input.master,
             snakemake.input.record,
             snakemake.params.frames,
-            {key: snakemake.output[key] for key in FIGURES},
+            {key: snakemake.output[key] for key in [*FIGURES, "extensions"]},
             logger,
         ),
         "plot_figures",

@@ -18,10 +18,9 @@ from matplotlib.figure import Figure
 from .stats import robust_std, sample_grid
 
 __all__ = [
-    "DISPLAY_PIXELS", "bin_image", "stretch", "raw_and_calibrated", "histogram_edges",
-    "pixel_histogram",
-    "overscan_along_rows", "master_with_profiles", "rejection_map", "night_trends",
-    "save_png",
+    "DISPLAY_PIXELS", "bin_image", "bin_by", "stretch", "raw_and_calibrated", "histogram_edges",
+    "pixel_histogram", "overscan_along_rows", "master_with_profiles", "mosaic_view",
+    "mosaic_binning", "rejection_map", "night_trends", "history_trends", "save_png",
 ]  # fmt: skip
 
 #: Images are binned to at most about this many pixels on a side before they are drawn.
@@ -34,7 +33,11 @@ def bin_image(image: np.ndarray, limit: int = DISPLAY_PIXELS, how: str = "mean")
 
     Rows and columns that do not fill a last bin are dropped.
     """
-    factor = max(1, -(-max(image.shape) // limit))
+    return bin_by(image, max(1, -(-max(image.shape) // limit)), how)
+
+
+def bin_by(image: np.ndarray, factor: int, how: str = "mean") -> np.ndarray:
+    """Bin ``image`` by ``factor`` on both axes (see :func:`bin_image`)."""
     if factor == 1:
         return np.asarray(image, dtype=np.float64)
     rows, cols = image.shape[0] // factor, image.shape[1] // factor
@@ -126,8 +129,15 @@ def pixel_histogram(image: np.ndarray, name: str) -> Figure:
     return figure
 
 
+#: Lines an overscan figure draws at most: beyond, one line per amplifier (the median
+#: over the frames) instead of one per frame and amplifier.
+MAX_LINES = 48
+
+
 def overscan_along_rows(levels: dict[str, Sequence[tuple[str, np.ndarray, np.ndarray]]]) -> Figure:
-    """The overscan level subtracted from each row, one line per frame and amplifier.
+    """The overscan level subtracted from each row, one line per frame and amplifier (per
+    amplifier, the median over the frames, when that would be more than
+    :data:`MAX_LINES` lines: a mosaic).
 
     Parameters
     ----------
@@ -136,16 +146,29 @@ def overscan_along_rows(levels: dict[str, Sequence[tuple[str, np.ndarray, np.nda
     """
     figure = _figure(10, 5)
     axes = figure.subplots()
-    for index, (name, amplifiers) in enumerate(sorted(levels.items())):
-        for amp, rows, values in amplifiers:
-            label = name if len(amplifiers) == 1 else f"{name} amp {amp}"
-            axes.plot(rows, values, linewidth=0.7, color=f"C{index % 10}",
-                      label=label if len(levels) <= 12 else None)  # fmt: skip
+    lines = sum(len(amplifiers) for amplifiers in levels.values())
+    if lines > MAX_LINES:
+        series: dict[str, list] = {}
+        for amplifiers in levels.values():
+            for amp, rows, values in amplifiers:
+                series.setdefault(amp, []).append((rows, values))
+        for index, found in enumerate(series.values()):
+            rows = found[0][0]
+            median = np.median([values for _, values in found if len(values) == len(rows)], axis=0)
+            axes.plot(rows, median, linewidth=0.7, color=f"C{index % 10}")
+        title = f"median over {len(levels)} frames of each of {len(series)} amplifiers"
+    else:
+        for index, (name, amplifiers) in enumerate(sorted(levels.items())):
+            for amp, rows, values in amplifiers:
+                label = name if len(amplifiers) == 1 else f"{name} amp {amp}"
+                axes.plot(rows, values, linewidth=0.7, color=f"C{index % 10}",
+                          label=label if lines <= 12 else None)  # fmt: skip
+        title = f"{len(levels)} frames"
+        if 0 < lines <= 12:
+            axes.legend(fontsize="small", ncol=2)
     axes.set_xlabel("raw row")
     axes.set_ylabel("overscan level subtracted (ADU)")
-    axes.set_title(f"overscan level along the rows, {len(levels)} frames")
-    if 0 < len(levels) <= 12:
-        axes.legend(fontsize="small", ncol=2)
+    axes.set_title(f"overscan level along the rows, {title}")
     return figure
 
 
@@ -166,6 +189,61 @@ def master_with_profiles(master: np.ndarray, frames: int) -> Figure:
     columns.set_xlabel("column")
     columns.set_ylabel("column mean (ADU)")
     return figure
+
+
+def mosaic_view(tiles: list[tuple[str, tuple[int, int, int, int] | None, np.ndarray]],
+                title: str, label: str = "ADU", how: str = "mean") -> Figure:  # fmt: skip
+    """A mosaic's extensions laid out as they sit in the focal plane.
+
+    Parameters
+    ----------
+    tiles : list
+        Per extension: its name, its place ``(x1, x2, y1, y2)`` in detector pixels
+        (``DETSEC``, 1-based, inclusive; None: placed in a row after the others) and its
+        image, binned already by the same factor as every other tile.
+    how : {'mean', 'sum'}
+        What the tiles hold (images, or counts: drawn from 0).
+    """
+    placed, column = [], 0
+    xs = [place[0] for _, place, _ in tiles if place] + [place[1] for _, place, _ in tiles if place]
+    origin = (min(xs) if xs else 1, min([p[2] for _, p, _ in tiles if p] or [1]))
+    scale = max(1.0, max((abs(p[1] - p[0]) + 1) / image.shape[1] for _, p, image in tiles
+                         if p) if xs else 1.0)  # fmt: skip
+    for name, place, image in tiles:
+        if place is None:
+            left, bottom = column, 0
+        else:
+            left = (min(place[0], place[1]) - origin[0]) / scale
+            bottom = (min(place[2], place[3]) - origin[1]) / scale
+        column = max(column, left + image.shape[1] + 2)
+        placed.append((name, left, bottom, image))
+    finite = np.concatenate([image[np.isfinite(image)].ravel() for *_, image in placed])
+    vmin, vmax = (0.0, max(1.0, float(finite.max()))) if how == "sum" else stretch(finite)
+    figure = _figure(10, 9)
+    axes = figure.subplots()
+    for name, left, bottom, image in placed:
+        shown = axes.imshow(image, origin="lower", cmap="magma" if how == "sum" else "gray",
+                            vmin=vmin, vmax=vmax, interpolation="nearest",
+                            extent=(left, left + image.shape[1], bottom,
+                                    bottom + image.shape[0]))  # fmt: skip
+        axes.text(left + image.shape[1] / 2, bottom + image.shape[0] / 2, name, color="C1",
+                  ha="center", va="center", fontsize=8)  # fmt: skip
+    axes.autoscale()
+    axes.set_aspect("equal")
+    axes.set_xticks([])
+    axes.set_yticks([])
+    figure.colorbar(shown, ax=axes, label=label, shrink=0.8)
+    axes.set_title(title)
+    return figure
+
+
+def mosaic_binning(shapes: list[tuple[int, int]], places: list, limit: int = DISPLAY_PIXELS) -> int:
+    """The one binning factor that leaves a mosaic at most ``limit`` pixels a side."""
+    xs = [v for place in places if place for v in place[:2]]
+    ys = [v for place in places if place for v in place[2:]]
+    width = (max(xs) - min(xs) + 1) if xs else sum(shape[1] for shape in shapes)
+    height = (max(ys) - min(ys) + 1) if ys else max(shape[0] for shape in shapes)
+    return max(1, -(-max(width, height) // limit))
 
 
 def rejection_map(counts: np.ndarray, frames: int) -> Figure:

@@ -30,6 +30,7 @@ __all__ = [
     "RawFile",
     "open_raw",
     "cfitsio_paths",
+    "master_data_hdus",
     "calibrated_name",
     "fits_text",
     "clean_header",
@@ -163,6 +164,14 @@ def open_raw(path: str | os.PathLike):
         except OSError as err:
             raise FrameError(path, f"cannot read: {err}") from None
         yield RawFile(fits, digest)
+
+
+def master_data_hdus(fits: fitsio.FITS) -> list:
+    """The data HDUs of a master: its image, or each extension's (not the planes beside)."""
+    from .keywords import Planes
+
+    return [hdu for hdu in fits if hdu.get_exttype() == "IMAGE_HDU" and hdu.get_dims()
+            and not Planes.is_plane(hdu.get_extname())]  # fmt: skip
 
 
 def read_image(path: str | os.PathLike, hdu: int) -> np.ndarray:

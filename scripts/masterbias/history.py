@@ -130,7 +130,7 @@ def compare_masters(current: str, previous: str, output: str, logger=None) -> di
     import fitsio
 
     from . import keywords as kw
-    from .fitsfile import atomic_output, cfitsio_paths
+    from .fitsfile import atomic_output, cfitsio_paths, master_data_hdus
     from .noise import AmplifierRegions
     from .verification import stand_out
 
@@ -138,7 +138,7 @@ def compare_masters(current: str, previous: str, output: str, logger=None) -> di
     extensions = []
     with cfitsio_paths([current, previous]) as (now, before):
         with fitsio.FITS(now) as new, fitsio.FITS(before) as old:
-            for hdu in _data_hdus(new):
+            for hdu in master_data_hdus(new):
                 ext = hdu.get_extname() or 0
                 header = hdu.read_header()
                 if ext and ext not in old:
@@ -170,14 +170,6 @@ def compare_masters(current: str, previous: str, output: str, logger=None) -> di
     with atomic_output(output) as temporary:
         temporary.write_text(json.dumps(result, indent=1))
     return result
-
-
-def _data_hdus(fits) -> list:
-    """The data HDUs of a master: its image, or each extension's (not the planes)."""
-    from .keywords import Planes
-
-    return [hdu for hdu in fits if hdu.get_exttype() == "IMAGE_HDU" and hdu.get_dims()
-            and not Planes.is_plane(hdu.get_extname())]  # fmt: skip
 
 
 def _robust_step(values: list[float]) -> float:

@@ -62,6 +62,14 @@ class Group:
         """Whether its frames hold several images (their products one HDU per extension)."""
         return self.extensions[0].mosaic
 
+    def parts(self, per_job: int | None) -> list[list[str]]:
+        """Its extensions' labels in the jobs that combine them: one job for all, unless a
+        mosaic's are ``per_job`` to a job."""
+        labels = [extension.label for extension in self.extensions]
+        if not self.mosaic or per_job is None or per_job >= len(labels):
+            return [labels]
+        return [labels[first : first + per_job] for first in range(0, len(labels), per_job)]
+
 
 @dataclass(frozen=True)
 class Extension:

@@ -16,10 +16,13 @@ PRODUCTS = {
     "calibrated": "calibrated/{frame}",
     "master": "master_bias{group}.fits",
     "combine_record": "qc/combine{group}.json",
+    "master_part": "parts/master_bias{group}.{part}.fits",
+    "record_part": "parts/combine{group}.{part}.json",
     "frames_table": "qc/frames.csv",
     "night_table": "qc/night.csv",
     "rejections_table": "qc/rejections.csv",
     "figure": "qc/figures{group}/{figure}.png",
+    "extension_figures": "qc/figures{group}/extensions",
     "changes": "qc/changes{group}.json",
     "history": "calibrations.csv",
     "history_figure": "qc/figures/history.png",
@@ -28,7 +31,7 @@ PRODUCTS = {
 }
 
 #: Snakemake's constraints of the wildcards above.
-WILDCARD_CONSTRAINTS = {"group": r"(|/[^/]+)", "frame": r".+"}
+WILDCARD_CONSTRAINTS = {"group": r"(|/[^/]+)", "frame": r".+", "part": r"\d+"}
 
 
 def product(out_dir: str, kind: str, **values: str) -> str:

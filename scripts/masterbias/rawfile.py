@@ -133,7 +133,7 @@ def choose_images(labels: list[str], indices: list[int], extensions, path) -> li
             what = f"HDU {wanted} holding an image"
         else:
             found = [i for i, label in enumerate(labels) if label.upper() == wanted.upper()]
-            what = f"an image extension {wanted!r}"
+            what = f"image extension {wanted!r}"
         if not found:
             raise FrameError(
                 path,

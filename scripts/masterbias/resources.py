@@ -75,6 +75,11 @@ class JobResources:
         pixels = sum(rows * columns for rows, columns in (e.shape for e in group.extensions))
         return 15 + len(group.frames) * pixels // (2 * 10**8)
 
+    def assemble_mem_mb(self, wildcards) -> int:
+        """One plane of one extension of the master at a time (float32)."""
+        pixels = max(r * c for r, c in (e.shape for e in self._group(wildcards).extensions))
+        return PROCESS_MB + 4 * pixels // 10**6 + 1
+
     def compare_mem_mb(self, wildcards) -> int:
         """Two masters' blocks of rows at a time (masterbias.verification.CHUNK_ROWS) as
         float64, and their difference."""

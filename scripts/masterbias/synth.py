@@ -26,7 +26,8 @@ from .sections import parse_section
 
 __all__ = [
     "CameraModel", "CAMERAS", "BiasTruth", "make_truth", "make_frame", "write_night",
-    "Change", "NightSpec", "write_archive",
+    "Change", "NightSpec", "write_archive", "MOSAICS", "MosaicModel", "decam_ccd",
+    "write_mosaic_night",
     "OutlierStack", "make_outlier_stack", "RejectionScore", "score_rejection",
 ]  # fmt: skip
 
@@ -394,6 +395,206 @@ def write_archive(
                 header.append({"name": "OBSGEO-L", "value": longitude, "comment": "deg east"})
             write_frame(path, quantise(frame, camera.dtype), header)
             written[night.date].append(path)
+    return written
+
+
+@dataclass(frozen=True)
+class AmpModel:
+    """One amplifier of a simulated mosaic CCD.
+
+    Attributes
+    ----------
+    name : str
+        Its letter in the section keywords (``DATASECA``), '' for ``DATASEC``/``BIASSEC``.
+    light, overscan : str
+        FITS sections of its light and serial overscan in the extension's raw image.
+    level, read_noise : float
+        Its bias level and read noise, ADU.
+    """
+
+    name: str
+    light: str
+    overscan: str
+    level: float
+    read_noise: float
+
+
+@dataclass(frozen=True)
+class MosaicCCD:
+    """One image extension of a simulated mosaic: ``extname`` ('' for none, as raw GMOS
+    files), its place in the focal plane (``detsec``), its number and amplifiers."""
+
+    extname: str
+    detsec: str
+    ccdnum: int
+    amps: tuple[AmpModel, ...]
+
+
+@dataclass(frozen=True)
+class MosaicModel:
+    """A simulated mosaic camera: one image extension per CCD (or per amplifier).
+
+    Attributes
+    ----------
+    name : str
+    rows, columns : int
+        Raw image of each extension.
+    ccds : tuple of MosaicCCD
+    primary : dict
+        Keywords of the primary header (how a bias is told apart).
+    """
+
+    name: str
+    rows: int
+    columns: int
+    ccds: tuple[MosaicCCD, ...]
+    primary: dict
+
+
+def decam_ccd(
+    extname: str, ccdnum: int, column: int, north: bool, width: int = 32, height: int = 64,
+    overscan: int = 8, prescan: int = 3, parallel: int = 6,
+) -> MosaicCCD:  # fmt: skip
+    """A CCD of DECam's layout: per row ``prescan`` and ``overscan`` columns, then
+    ``width`` data columns of amplifier B; ``width`` of amplifier A, then its ``overscan``
+    and ``prescan`` columns; ``height`` data rows and ``parallel`` rows of parallel overscan
+    (below the data on S chips, above on N chips).  DECam itself is 1024, 4096, 50, 6, 50."""
+    first_row = 1 if north else parallel + 1
+    rows = f"{first_row}:{first_row + height - 1}"
+    b_overscan, b_light = prescan + 1, prescan + overscan + 1
+    a_light = b_light + width
+    a_overscan = a_light + width
+    detsec = f"[{column}:{column + 2 * width - 1},1:{height}]"
+    return MosaicCCD(extname, detsec, ccdnum, (
+        AmpModel("A", f"[{a_light}:{a_overscan - 1},{rows}]",
+                 f"[{a_overscan}:{a_overscan + overscan - 1},{rows}]", 1500.0 + 40 * ccdnum, 6.0),
+        AmpModel("B", f"[{b_light}:{a_light - 1},{rows}]",
+                 f"[{b_overscan}:{b_light - 1},{rows}]", 1620.0 + 40 * ccdnum, 7.0),
+    ))  # fmt: skip
+
+
+def _gmos_like_ccd(index: int) -> MosaicCCD:
+    """GMOS Hamamatsu's layout, small: one amplifier per unnamed extension, 32 data columns
+    and 8 overscan columns, the overscan right of the data in odd extensions and left of it
+    in even ones."""
+    light, overscan = ("[1:32,*]", "[33:40,*]") if index % 2 else ("[9:40,*]", "[1:8,*]")
+    return MosaicCCD("", f"[{32 * (index - 1) + 1}:{32 * index},1:64]", index,
+                     (AmpModel("", light, overscan, 900.0 + 25 * index, 3.5),))  # fmt: skip
+
+
+MOSAICS = {
+    # four CCDs of DECam's layout (S1, S2, N1, N2), raw 70 x 86, .fits.fz
+    "decam_like": MosaicModel(
+        "decam_like",
+        70,
+        86,
+        (
+            decam_ccd("S1", 25, 1, False),
+            decam_ccd("S2", 26, 65, False),
+            decam_ccd("N1", 32, 129, True),
+            decam_ccd("N2", 33, 193, True),
+        ),
+        {"OBSTYPE": "zero", "INSTRUME": "decam_like"},
+    ),  # fmt: skip
+    # four amplifiers of GMOS Hamamatsu's layout, unnamed extensions, raw 64 x 40
+    "gmos_like": MosaicModel(
+        "gmos_like",
+        64,
+        40,
+        tuple(_gmos_like_ccd(i) for i in range(1, 5)),
+        {"OBSTYPE": "BIAS", "INSTRUME": "gmos_like"},
+    ),  # fmt: skip
+}
+
+
+def _section_cards(ccd: MosaicCCD, shape) -> list[dict]:
+    from .layout import bounding_box
+
+    lights = [parse_section(amp.light, shape) for amp in ccd.amps]
+    cards = [
+        {"name": "DATASEC", "value": bounding_box(lights).fits},
+        {"name": "DETSEC", "value": ccd.detsec},
+        {"name": "CCDNUM", "value": ccd.ccdnum},
+    ]
+    for amp in ccd.amps:
+        if amp.name:
+            cards += [{"name": f"DATASEC{amp.name}", "value": amp.light},
+                      {"name": f"BIASSEC{amp.name}", "value": amp.overscan}]  # fmt: skip
+        else:
+            cards += [{"name": "BIASSEC", "value": amp.overscan}]
+    return cards
+
+
+def mosaic_extension(mosaic: MosaicModel, ccd: MosaicCCD, rng, seed: int, signal: float = 0.0,
+                     cosmic_rays: int = 4) -> np.ndarray:  # fmt: skip
+    """One raw extension as float64 ADU: per amplifier its level with a row drift and its
+    read noise, a fixed pattern and hot pixels in the light (drawn from ``seed`` and the
+    CCD), the overscan column next to the light carrying leaked charge, cosmic rays."""
+    shape = (mosaic.rows, mosaic.columns)
+    fixed = np.random.default_rng([seed, 7, ccd.ccdnum])
+    image = np.zeros(shape)
+    for amp in ccd.amps:
+        light, overscan = parse_section(amp.light, shape), parse_section(amp.overscan, shape)
+        rows = slice(min(light.y1, overscan.y1) - 1, max(light.y2, overscan.y2))
+        drift = np.cumsum(rng.normal(0.0, 0.4, size=shape[0]))
+        for section in (light, overscan):
+            block = image[section.slices]
+            block += amp.level + drift[section.slices[0], np.newaxis]
+            block += rng.normal(0.0, amp.read_noise, size=block.shape)
+        image[light.slices] += fixed.normal(0.0, 2.0, size=light.shape[1])[np.newaxis, :]
+        hot = (fixed.integers(light.y1 - 1, light.y2, 3), fixed.integers(light.x1 - 1, light.x2, 3))
+        image[hot] += fixed.uniform(80.0, 400.0, 3)
+        next_to_light = overscan.x1 - 1 if overscan.x1 > light.x2 else overscan.x2 - 1
+        image[rows, next_to_light] += 25.0 * (1.0 + signal / 2000.0)
+        if signal:
+            image[light.slices] += rng.poisson(signal, size=light.shape).astype(float)
+        hits = (rng.integers(light.y1 - 1, light.y2, cosmic_rays),
+                rng.integers(light.x1 - 1, light.x2, cosmic_rays))  # fmt: skip
+        image[hits] += rng.uniform(300.0, 3000.0, cosmic_rays)
+    return image
+
+
+def write_mosaic_night(
+    folder: str | os.PathLike,
+    mosaic: MosaicModel | str,
+    n_bias: int = 5,
+    n_flat: int = 1,
+    seed: int = 2026,
+    compress: bool = True,
+) -> list[Path]:
+    """Write a night of a mosaic camera: one file per exposure, one image extension per
+    CCD (or amplifier), RICE tile-compressed ``.fits.fz`` (``compress``) or ``.fits``.
+
+    Returns
+    -------
+    list of Path
+        The files written, biases first.
+    """
+    if isinstance(mosaic, str):
+        mosaic = MOSAICS[mosaic]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shape = (mosaic.rows, mosaic.columns)
+    written = []
+    for index in range(n_bias + n_flat):
+        flat = index >= n_bias
+        rng = np.random.default_rng([seed, 3, index])
+        path = folder / f"{mosaic.name}_{index + 1:04d}.fits{'.fz' if compress else ''}"
+        path.unlink(missing_ok=True)
+        primary = [{"name": key, "value": value} for key, value in mosaic.primary.items()]
+        if flat:
+            primary = [{"name": "OBSTYPE", "value": "dome flat"}] + primary[1:]
+        primary += [{"name": "EXPTIME", "value": 10.0 if flat else 0.0},
+                    {"name": "DATE-OBS", "value": f"2026-11-23T01:{index:02d}:00.000"}]  # fmt: skip
+        with fitsio.FITS(str(path), "rw", clobber=True) as fits:
+            fits.write(None, header=primary)
+            for ccd in mosaic.ccds:
+                data = mosaic_extension(mosaic, ccd, rng, seed, signal=8000.0 if flat else 0.0)
+                fits.write(
+                    quantise(data, "uint16"), header=_section_cards(ccd, shape),
+                    extname=ccd.extname or None, compress="RICE" if compress else None,
+                )  # fmt: skip
+        written.append(path)
     return written
 
 

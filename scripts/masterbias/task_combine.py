@@ -18,7 +18,7 @@ from . import SOFTWARE
 from . import keywords as kw
 from .errors import FrameError
 
-__all__ = ["combine_files", "master_header"]
+__all__ = ["combine_files", "assemble_master", "master_header"]
 
 
 def _strip_exposure(header: fitsio.FITSHDR) -> fitsio.FITSHDR:
@@ -151,8 +151,11 @@ def combine_files(
     mem_limit: int,
     workers: int = 1,
     logger: logging.Logger | None = None,
+    extensions: list[str] | None = None,
 ) -> dict:
-    """Combine calibrated frames into the master bias ``output``.
+    """Combine calibrated frames into the master bias ``output`` (or, with
+    ``extensions``, into a part of it: those extensions only, see
+    :func:`assemble_master`).
 
     Parameters
     ----------
@@ -169,6 +172,8 @@ def combine_files(
         Bytes of working memory of the combination.
     workers : int
         Threads for the combination.
+    extensions : list of str, optional
+        The extensions of a mosaic to combine (all when not given).
 
     Returns
     -------
@@ -184,13 +189,15 @@ def combine_files(
     logger.info("%s: combining %d frames into %s", SOFTWARE, len(names), output)
     logger.info("rejection: %s; %d bytes of working memory, %d threads",
                 settings.describe(), mem_limit, workers)  # fmt: skip
-    extensions = []
+    combined = []
     with cfitsio_paths(paths) as literal:
         with fitsio.FITS(literal[0]) as first:
             images = [hdu.get_extname() or None for hdu in first
                       if hdu.get_exttype() == "IMAGE_HDU" and hdu.get_dims()]  # fmt: skip
             primary = first[0].read_header()
         mosaic = images[0] is not None
+        if extensions is not None:
+            images = [label for label in images if label in extensions]
         with atomic_output(output, check=check_fits_complete) as temporary:
             with fitsio.FITS(str(temporary), "rw", clobber=True) as out:
                 if mosaic:
@@ -199,14 +206,41 @@ def combine_files(
                     _span_cards(header, list(frames.values()))
                     out.write(None, header=header)
                 for label in images:
-                    extensions.append(_combine_one(
+                    combined.append(_combine_one(
                         literal, names, frames, label, out, settings, combine, mem_limit,
                         workers, logger,
                     ))  # fmt: skip
     with atomic_output(record) as temporary:
-        temporary.write_text(json.dumps({"extensions": extensions}, indent=1))
+        temporary.write_text(json.dumps({"extensions": combined}, indent=1))
     logger.info("wrote %s", output)
-    return {"extensions": extensions}
+    return {"extensions": combined}
+
+
+def assemble_master(parts: list[str], records: list[str], output: str, record: str,
+                    logger: logging.Logger | None = None) -> None:  # fmt: skip
+    """A mosaic's master from its parts (:func:`combine_files` with ``extensions``): the
+    first part's primary HDU, then every part's extensions in order, one HDU in memory
+    at a time; and the parts' records, one after the other."""
+    from .fitsfile import atomic_output, check_fits_complete, clean_header
+
+    logger = logger or logging.getLogger(__name__)
+    with atomic_output(output, check=check_fits_complete) as temporary:
+        with fitsio.FITS(str(temporary), "rw", clobber=True) as out:
+            for number, part in enumerate(parts):
+                with fitsio.FITS(part) as fits:
+                    if number == 0:
+                        out.write(None, header=clean_header(fits[0].read_header()))
+                    for hdu in fits[1:]:
+                        header = clean_header(hdu.read_header())
+                        out.write(hdu.read(), header=header, extname=hdu.get_extname())
+                logger.info("copied %s", part)
+    extensions = []
+    for path in records:
+        with open(path) as stream:
+            extensions += json.load(stream)["extensions"]
+    with atomic_output(record) as temporary:
+        temporary.write_text(json.dumps({"extensions": extensions}, indent=1))
+    logger.info("wrote %s from %d parts", output, len(parts))
 
 
 def _combine_one(paths, names, frames, label, out, settings, combine, mem_limit, workers,

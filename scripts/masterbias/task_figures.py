@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from datetime import datetime
+from pathlib import Path
 
 import fitsio
 import numpy as np
 
 from . import keywords as kw
-from .fitsfile import atomic_output, cfitsio_paths, read_image
+from .fitsfile import atomic_output, cfitsio_paths, master_data_hdus, read_image
 
 __all__ = ["FIGURES", "frame_times", "draw_figures"]
 
@@ -63,16 +65,51 @@ def _pair_noise(record: str) -> dict:
 
 
 def _overscan_levels(path: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """A calibrated frame's overscan table: (amplifier, raw rows, levels) per amplifier
+    (``EXT amp`` for a mosaic's)."""
     with fitsio.FITS(path) as fits:
         if kw.OVERSCAN_TABLE not in fits:
             return []
         table = fits[kw.OVERSCAN_TABLE].read()
-    amps = [str(amp).strip() for amp in table["AMP"]]
+    names = table.dtype.names
+    amps = [
+        f"{str(ext).strip()} {str(amp).strip()}".strip()
+        for ext, amp in zip(
+            table["EXTNAME"] if "EXTNAME" in names else [""] * len(table), table["AMP"],
+            strict=True,
+        )
+    ]  # fmt: skip
     return [
         (amp, table["ROW"][mask], table["LEVEL"][mask])
         for amp in dict.fromkeys(amps)
         for mask in [np.array([a == amp for a in amps])]
     ]
+
+
+_DETSEC = re.compile(r"\[\s*(\d+)\s*:\s*(\d+)\s*,\s*(\d+)\s*:\s*(\d+)\s*\]")
+
+
+def _detsec(header) -> tuple[int, int, int, int] | None:
+    """An extension's place in the focal plane, ``(x1, x2, y1, y2)`` from ``DETSEC`` (its
+    ranges may run either way), or None."""
+    match = _DETSEC.fullmatch(str(header.get("DETSEC", "")).strip())
+    return tuple(int(value) for value in match.groups()) if match else None
+
+
+def _mosaic(fits, labels: list[str], plane: str, how: str) -> list:
+    """The tiles of :func:`masterbias.figures.mosaic_view`: one plane of every extension,
+    each binned by one factor (one extension in memory at a time)."""
+    from . import figures
+
+    headers = [fits[label].read_header() for label in labels]
+    places = [_detsec(header) for header in headers]
+    shapes = [tuple(fits[label].get_dims()) for label in labels]
+    factor = figures.mosaic_binning(shapes, places)
+    tiles = []
+    for label, place in zip(labels, places, strict=True):
+        image = fits[getattr(kw.Planes.of(label), plane)].read()
+        tiles.append((label, place, figures.bin_by(image, factor, how)))
+    return tiles
 
 
 def draw_figures(
@@ -85,14 +122,19 @@ def draw_figures(
     outputs: dict[str, str],
     logger: logging.Logger | None = None,
 ) -> None:
-    """Draw the figures of :data:`FIGURES` into ``outputs`` (key -> PNG path).
+    """Draw the figures of :data:`FIGURES` into ``outputs`` (key -> PNG path), and for a
+    mosaic one figure of the master per extension into ``outputs["extensions"]`` (a
+    folder, empty for a single image).
+
+    A mosaic's master and rejections are drawn laid out by ``DETSEC``; the frame shown
+    raw and calibrated, its histogram and the night's trends are of its first extension.
 
     Parameters
     ----------
     calibrated : list of str
         The calibrated frames of this master; the first (sorted) is the one shown.
     raw_path, raw_hdu : str, int
-        Its raw frame and the HDU of the image.
+        Its raw frame and the HDU of the first image.
     master : str
     record : str
         The combine's record (statistics and frames left out).
@@ -106,26 +148,43 @@ def draw_figures(
     calibrated = sorted(calibrated)
     shown = os.path.basename(calibrated[0])
 
-    def save(key, figure):
-        with atomic_output(outputs[key]) as temporary:
+    def save(key, figure, path=None):
+        path = path or outputs[key]
+        with atomic_output(path) as temporary:
             figures.save_png(figure, temporary)
-        logger.info("wrote %s", outputs[key])
+        logger.info("wrote %s", path)
 
+    folder = Path(outputs["extensions"])
+    folder.mkdir(parents=True, exist_ok=True)
     # one image in memory at a time (besides the raw frame next to its calibrated self)
-    with cfitsio_paths(calibrated + [master]) as literal:
-        image = fitsio.read(literal[0])
+    with cfitsio_paths(calibrated + [master]) as literal, fitsio.FITS(literal[-1]) as fits:
+        labels = [hdu.get_extname() for hdu in master_data_hdus(fits)]
+        mosaic = labels[0] != ""
+        first = labels[0] or 0
+        title = f"{shown} [{first}]" if mosaic else shown
+        image = fitsio.read(literal[0], ext=first)
         raw = read_image(raw_path, raw_hdu)
-        save("raw_vs_calibrated", figures.raw_and_calibrated(raw, image, shown))
+        save("raw_vs_calibrated", figures.raw_and_calibrated(raw, image, title))
         del raw
-        save("histogram", figures.pixel_histogram(image, shown))
+        save("histogram", figures.pixel_histogram(image, title))
         del image
         levels = {os.path.basename(name): _overscan_levels(path)
                   for name, path in zip(calibrated, literal, strict=False)}  # fmt: skip
         save("overscan_rows", figures.overscan_along_rows(levels))
-        image, header = fitsio.read(literal[-1], header=True)
-        combined = kw.NCOMBINE.read(header)
-        save("master", figures.master_with_profiles(image, combined))
-        del image
-        rejected = fitsio.read(literal[-1], ext=kw.Planes.of(None).rejected)
-        save("rejected", figures.rejection_map(rejected, combined))
+        combined = kw.NCOMBINE.read(fits[first].read_header())
+        if mosaic:
+            tiles = _mosaic(fits, labels, "data", "mean")
+            save("master", figures.mosaic_view(tiles, f"master bias, {len(labels)} extensions"))
+            tiles = _mosaic(fits, labels, "rejected", "sum")
+            total = sum(float(tile.sum()) for *_, tile in tiles)
+            title = f"values rejected: {total:.0f} in {len(labels)} extensions"
+            save("rejected", figures.mosaic_view(tiles, title, "values rejected", "sum"))
+            for label in labels:
+                header = fits[label].read_header()
+                figure = figures.master_with_profiles(fits[label].read(), kw.NCOMBINE.read(header))
+                save("extensions", figure, folder / f"{label}.png")
+        else:
+            save("master", figures.master_with_profiles(fits[0].read(), combined))
+            rejected = fits[kw.Planes.of(None).rejected].read()
+            save("rejected", figures.rejection_map(rejected, combined))
     save("night", figures.night_trends(_trend_rows(record, times)))
