@@ -15,8 +15,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from masterbias.combine import (  # noqa: E402
@@ -47,7 +45,7 @@ def score(frames: int, settings: CombineSettings, seed: int, shape=(500, 400)):
     case = make_outlier_stack(shape, frames, seed=seed)
     spread = None
     if settings.needs_noise_model:
-        images = np.moveaxis(case.stack, -1, 0)
+        images = case.stack
         regions = AmplifierRegions.from_header({}, shape)
         model = measure_noise(lambda i, r, c: images[i][r, c], frames, regions, shape)
         spread = model.spread(0, shape[0], shape[1])

@@ -14,10 +14,10 @@ rule calibrate_frame:
         mem_mb=RESOURCES.calibrate_mem_mb,
         runtime=RESOURCES.calibrate_runtime,
     params:
-        layout=LAYOUT,
-        extensions=config["extensions"],
-        dtype=config["output_dtype"],
-        raw=raw_fingerprint,
+        settings=frame_settings,
         code=script_digest("calibrate_frame.py"),
-    script:
-        "../scripts/calibrate_frame.py"
+    # a command line, not script:, because this job runs once per raw frame: script:
+    # imports Snakemake in every job (~0.1 s, as much as the calibration of a frame)
+    shell:
+        job_command("calibrate_frame.py")
+        + " {input.raw:q} {output.calibrated:q} {log:q} {params.settings:q}"

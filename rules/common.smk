@@ -1,8 +1,11 @@
+import json
 import re
+import shlex
 import sys
 from pathlib import Path
 
 from snakemake.logging import logger
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -137,14 +140,39 @@ def raw_frame(wildcards):
     return PLAN.biases[wildcards.frame].path
 
 
-def raw_fingerprint(wildcards):
-    """Size and modification time (ns) of a raw frame: a frame replaced by other content
-    reruns even when its modification time went back (cp -p, rsync -a, tar x)."""
-    return list(PLAN.biases[wildcards.frame].stamp)
+def frame_settings(wildcards):
+    """What a frame job is told, as JSON: the layout, extensions and output type, and the
+    raw frame's size and modification time (ns), so that a frame replaced by other
+    content reruns even when its modification time went back (cp -p, rsync -a, tar x).
+    """
+    return json.dumps(
+        {
+            "layout": LAYOUT,
+            "extensions": config["extensions"],
+            "dtype": config["output_dtype"],
+            "fingerprint": list(PLAN.biases[wildcards.frame].stamp),
+        },
+        sort_keys=True,
+    )
+
+
+def job_command(script):
+    """The command line of a job script of scripts/, run by the jobs' Python (the conda
+    environment's under --sdm conda, else this one)."""
+    under_conda = (
+        DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    )
+    python = "python" if under_conda else sys.executable
+    return f"{shlex.quote(python)} {shlex.quote(str(SCRIPTS / script))}"
 
 
 def previous_master(wildcards):
     return path("master", group=group_slot(PREVIOUS[group_label(wildcards.group)]))
+
+
+def shown_calibrated(wildcards):
+    """The calibrated frame the figures show (the first of the master)."""
+    return path("calibrated", frame=group_of(wildcards).frames[0])
 
 
 def shown_raw(wildcards):

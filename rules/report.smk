@@ -1,9 +1,7 @@
-rule plot_figures:
+rule plot_frame_figures:
     input:
-        calibrated=calibrated_frames,
+        calibrated=shown_calibrated,
         raw=shown_raw,
-        master=path("master"),
-        record=path("combine_record"),
     output:
         raw_vs_calibrated=report(
             path("figure", figure="raw_vs_calibrated"),
@@ -17,6 +15,30 @@ rule plot_figures:
             category="Figures",
             subcategory="{group}",
         ),
+    log:
+        log_path("plot_frame_figures{group}"),
+    benchmark:
+        benchmark_path("plot_frame_figures{group}")
+    # drawn as soon as its frame is calibrated, beside the other frame jobs (which fill
+    # the cores until the combine), not after them
+    priority: 1
+    conda:
+        "../envs/masterbias.yaml"
+    resources:
+        mem_mb=RESOURCES.figures_mem_mb,
+    params:
+        raw_hdu=shown_raw_hdu,
+        code=script_digest("plot_frame_figures.py"),
+    script:
+        "../scripts/plot_frame_figures.py"
+
+
+rule plot_master_figures:
+    input:
+        calibrated=calibrated_frames,
+        master=path("master"),
+        record=path("combine_record"),
+    output:
         overscan_rows=report(
             path("figure", figure="overscan_rows"),
             caption="../report/overscan_rows.rst",
@@ -49,16 +71,15 @@ rule plot_figures:
             subcategory="{group}",
         ),
     log:
-        log_path("plot_figures{group}"),
+        log_path("plot_master_figures{group}"),
     benchmark:
-        benchmark_path("plot_figures{group}")
+        benchmark_path("plot_master_figures{group}")
     conda:
         "../envs/masterbias.yaml"
     resources:
         mem_mb=RESOURCES.figures_mem_mb,
     params:
-        raw_hdu=shown_raw_hdu,
         frames=frame_times,
-        code=script_digest("plot_figures.py"),
+        code=script_digest("plot_master_figures.py"),
     script:
-        "../scripts/plot_figures.py"
+        "../scripts/plot_master_figures.py"

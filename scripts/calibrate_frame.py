@@ -1,24 +1,37 @@
-"""Snakemake job: subtract the overscan of one raw bias, trim it, write a float FITS."""
+"""Job: subtract the overscan of one raw bias, trim it, write a float FITS.
+
+Run by the rule calibrate_frame as a command line::
+
+    python calibrate_frame.py RAW OUTPUT LOG SETTINGS
+
+SETTINGS is JSON: ``layout``, ``extensions``, ``dtype`` and ``fingerprint`` (see
+:func:`masterbias.task_calibrate.calibrate_file`).
+"""
+
+import json
+import sys
 
 from masterbias.jobs import run_job
 from masterbias.task_calibrate import calibrate_file
 
 
-def main(snakemake):
+def main(argv):
+    raw, output, log, settings = argv
+    settings = json.loads(settings)
     run_job(
         lambda logger: calibrate_file(
-            snakemake.input.raw,
-            snakemake.output.calibrated,
-            snakemake.params.layout,
-            snakemake.params.extensions,
-            snakemake.params.dtype,
-            snakemake.params.raw,
+            raw,
+            output,
+            settings["layout"],
+            settings["extensions"],
+            settings["dtype"],
+            settings["fingerprint"],
             logger,
         ),
         "calibrate_frame",
-        snakemake.log[0],
+        log,
     )
 
 
 if __name__ == "__main__":
-    main(snakemake)  # noqa: F821 -- the object Snakemake injects into scripts
+    main(sys.argv[1:])

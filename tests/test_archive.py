@@ -129,7 +129,8 @@ def test_an_archive_of_nights_through_the_workflow(tmp_path):
         path.rename(raw / path.relative_to(tmp_path / "next"))
     assert flow.planned_jobs() == {
         "calibrate_frame": 8, "combine_biases": 1, "compare_masters": 1,
-        "write_qc_tables": 1, "plot_figures": 1, "summarize_frames": 1, "all": 1,
+        "write_qc_tables": 1, "plot_frame_figures": 1, "plot_master_figures": 1,
+        "summarize_frames": 1, "all": 1,
     }  # fmt: skip
     flow.run()
     assert {p: p.stat().st_mtime_ns for p in before} == before

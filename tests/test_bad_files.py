@@ -111,7 +111,7 @@ def test_corrupt_gzip_data_fail_its_job_keeps_the_others_and_exclude_redoes_only
     assert flow.planned_jobs() == {
         "combine_biases": 1,
         "write_qc_tables": 1,
-        "plot_figures": 1,
+        "plot_master_figures": 1,
         "summarize_frames": 1,
         "all": 1,
     }

@@ -7,7 +7,7 @@ import yaml
 from conftest import REPO
 
 #: conda-forge names of the PyPI packages the jobs import
-CONDA_NAMES = {"dask": "dask-core"}
+CONDA_NAMES = {"dask": "dask-core", "isal": "python-isal"}
 
 
 def pip_pins():
@@ -32,7 +32,7 @@ def test_conda_environments_pin_the_pip_versions():
     pip = pip_pins()
     for env in sorted((REPO / "envs").glob("*.yaml")):
         conda = conda_pins(env)
-        for name in ("numpy", "fitsio", "dask"):
+        for name in ("numpy", "fitsio", "isal", "dask"):
             conda_name = CONDA_NAMES.get(name, name)
             assert conda.get(conda_name) == pip[name], (env.name, name, conda, pip)
         python = conda["python"]

@@ -46,7 +46,7 @@ def test_one_master_per_group(mixed):
     )
     assert mixed.planned_jobs() == {
         "calibrate_frame": 1, "combine_biases": 1, "write_qc_tables": 1, "summarize_frames": 1,
-        "plot_figures": 1, "all": 1,
+        "plot_frame_figures": 1, "plot_master_figures": 1, "all": 1,
     }  # fmt: skip
 
 

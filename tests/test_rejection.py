@@ -23,7 +23,7 @@ WHOLE = AmplifierRegions(("1",), (parse_section("[1:400,1:500]", (500, 400)),))
 
 def measured_noise(stack):
     """The noise model measured as the combine job does, from the frames in memory."""
-    frames = np.moveaxis(stack, -1, 0)
+    frames = stack
     model = measure_noise(
         lambda index, rows, cols: frames[index][rows, cols], len(frames), WHOLE, (500, 400)
     )
@@ -86,9 +86,19 @@ def test_the_guides_clipping_is_much_worse_with_few_frames():
     assert score.false_fraction > 0.005 and score.missed > 0
 
 
+def first(stack):
+    """A literal stack written pixel by pixel, ``[row][column][frame]``, frames first."""
+    return np.ascontiguousarray(np.moveaxis(np.asarray(stack), -1, 0))
+
+
+def last(mask):
+    """A mask back as ``[row][column][frame]``."""
+    return np.moveaxis(mask, 0, -1)
+
+
 def test_a_10_sigma_outlier_among_three_values_goes_not_the_good_ones():
     stack = np.array([[[0.0, 1.0, 40.0], [0.5, 40.0, -1.0], [-40.0, 0.0, 0.3]]])
-    rejected = clip_with_spread(stack, 4.0, 4.0, 4.0)
+    rejected = last(clip_with_spread(first(stack), 4.0, 4.0, 4.0))
     np.testing.assert_array_equal(rejected[0], [[0, 0, 1], [0, 1, 0], [1, 0, 0]])
 
 
@@ -97,15 +107,16 @@ def test_rejection_goes_one_value_at_a_time_and_keeps_two():
     # nothing more can be told apart
     stack = np.array([[[0.0, 0.5, -0.5, 100.0, 60.0]]])
     np.testing.assert_array_equal(
-        clip_with_spread(stack, 1.0, 4.0, 4.0)[0, 0], [False, False, False, True, True]
+        last(clip_with_spread(first(stack), 1.0, 4.0, 4.0))[0, 0],
+        [False, False, False, True, True],
     )
     pair = np.array([[[0.0, 100.0]]])
-    assert not clip_with_spread(pair, 1.0, 4.0, 4.0).any()
+    assert not clip_with_spread(first(pair), 1.0, 4.0, 4.0).any()
 
 
 def test_one_sided_thresholds_and_non_finite_values():
     stack = np.array([[[0.0, 0.2, -0.1, -30.0, 0.1], [0.0, np.nan, 0.1, 30.0, -0.2]]])
-    only_high = clip_with_spread(stack, 1.0, None, 4.0)
+    only_high = last(clip_with_spread(first(stack), 1.0, None, 4.0))
     np.testing.assert_array_equal(only_high[0, 0], [0, 0, 0, 0, 0])
     np.testing.assert_array_equal(only_high[0, 1], [0, 1, 0, 1, 0])
 
@@ -117,7 +128,7 @@ def test_pooled_spread_is_per_amplifier_and_ignores_outliers():
     stack[rng.random(stack.shape) < 0.002] += 1000.0  # 1.6 % of the pixels hit
     labels = np.zeros((20, 300), dtype=np.int16)
     labels[:, 150:] = 1
-    spread = pooled_row_spread(stack, labels)
+    spread = pooled_row_spread(first(stack), labels)
     assert np.allclose(spread[:, :150], 1.0, rtol=0.1)
     assert np.allclose(spread[:, 150:], 5.0, rtol=0.1)
     assert (spread[3, :150] == spread[3, 0]).all()
@@ -132,12 +143,12 @@ def test_avsigclip_meets_the_targets_with_ten_frames():
 
 
 def test_minmax_drops_the_extremes_of_every_pixel():
-    stack = np.array([[[3.0, 1.0, 2.0, 9.0, 5.0], [np.nan, 7.0, 1.0, 4.0, 2.0]]])
-    np.testing.assert_array_equal(minmax_mask(stack, 1, 1)[0, 0], [0, 1, 0, 1, 0])
-    np.testing.assert_array_equal(minmax_mask(stack, 1, 1)[0, 1], [1, 1, 1, 0, 0])
+    stack = first([[[3.0, 1.0, 2.0, 9.0, 5.0], [np.nan, 7.0, 1.0, 4.0, 2.0]]])
+    np.testing.assert_array_equal(last(minmax_mask(stack, 1, 1))[0, 0], [0, 1, 0, 1, 0])
+    np.testing.assert_array_equal(last(minmax_mask(stack, 1, 1))[0, 1], [1, 1, 1, 0, 0])
     band = combine_stack(stack, CombineSettings.default(reject="minmax", nlow=1, nhigh=2))
     assert band.data[0, 0] == pytest.approx(2.5)  # 2 and 3 kept
-    assert minmax_mask(np.array([[[1.0, 2.0]]]), 3, 3).sum() == 1  # one value always stays
+    assert minmax_mask(first([[[1.0, 2.0]]]), 3, 3).sum() == 1  # one value always stays
 
 
 def test_difference_noise_keeps_the_digitisation_and_drops_cosmic_rays():
@@ -194,7 +205,7 @@ def test_bands_of_any_height_give_the_same_master(tmp_path, settings):
     for index in range(7):
         path = tmp_path / f"c{index}.fits"
         header = {"AMPSEC1": "[1:12,1:37]", "AMPSEC2": "[13:23,1:37]"}
-        fitsio.write(str(path), case.stack[..., index], header=header)
+        fitsio.write(str(path), case.stack[index], header=header)
         paths.append(str(path))
     results = []
     for mem_limit, workers in [(7 * 23 * 18, 1), (7 * 23 * 18 * 5, 2), (10**9, 1)]:

@@ -14,12 +14,13 @@ from masterbias.synth import CAMERAS, write_night
 
 pytestmark = pytest.mark.workflow
 
-#: What one new or changed raw bias reruns: its frame, the master, the QC and the summary.
+#: What one new or changed raw bias reruns: its frame, the master, the QC and the summary
+#: (and the figures of the frame shown, when it is that frame: the first).
 ONE_FRAME_RERUN = {
     "calibrate_frame": 1,
     "combine_biases": 1,
     "write_qc_tables": 1,
-    "plot_figures": 1,
+    "plot_master_figures": 1,
     "summarize_frames": 1,
     "all": 1,
 }
@@ -129,7 +130,7 @@ def test_a_new_raw_bias_reruns_only_its_frame_and_the_master(workflow, small_nig
                 compress=False, prefix="new-")  # fmt: skip
     shutil.move(small_night / "extra" / "new-small.0001.fits", small_night / "new.fits")
     planned = workflow.planned_jobs()
-    assert planned == ONE_FRAME_RERUN
+    assert planned == dict(ONE_FRAME_RERUN, plot_frame_figures=1)  # new.fits is now first
     workflow.run()
     assert fitsio.read_header(str(workflow.master))["NCOMBINE"] == 6
 
@@ -142,7 +143,8 @@ def test_changing_the_overscan_region_reruns_every_frame(workflow):
         "calibrate_frame": 5,
         "combine_biases": 1,
         "write_qc_tables": 1,
-        "plot_figures": 1,
+        "plot_frame_figures": 1,
+        "plot_master_figures": 1,
         "all": 1,
     }
 
@@ -154,7 +156,7 @@ def test_changing_only_the_combination_reruns_only_the_combine(workflow):
     assert workflow.planned_jobs() == {
         "combine_biases": 1,
         "write_qc_tables": 1,
-        "plot_figures": 1,
+        "plot_master_figures": 1,
         "all": 1,
     }
 
@@ -172,14 +174,18 @@ def copy_workflow(destination):
 @pytest.mark.parametrize(
     "module, expected",
     [
-        ("combine.py", {"combine_biases": 1, "write_qc_tables": 1, "plot_figures": 1, "all": 1}),
+        (
+            "combine.py",
+            {"combine_biases": 1, "write_qc_tables": 1, "plot_master_figures": 1, "all": 1},
+        ),
         (
             "overscan.py",
             {
                 "calibrate_frame": 5,
                 "combine_biases": 1,
                 "write_qc_tables": 1,
-                "plot_figures": 1,
+                "plot_frame_figures": 1,
+                "plot_master_figures": 1,
                 "all": 1,
             },
         ),  # fmt: skip

@@ -13,8 +13,9 @@ from .stats import light_statistics
 
 __all__ = ["AmplifierRecord", "CalibrationResult", "calibrate_frame", "readout_problem"]
 
-#: Rows subtracted at a time; about 8 MB of float64 for a 2k-wide frame.
-ROWS_PER_BLOCK = 512
+#: Rows of the image made at a time: a block of a 2k-wide frame's float64 difference
+#: (1 MB) stays in cache, and no frame-sized temporary array is made.
+ROWS_PER_BLOCK = 64
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,15 @@ def readout_problem(data: np.ndarray, layout: FrameLayout) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Correction:
+    """What is subtracted from one amplifier: a level per light row and per light column
+    (None: nothing that way)."""
+
+    rows: np.ndarray | None
+    columns: np.ndarray | None
+
+
 def calibrate_frame(
     data: np.ndarray,
     layout: FrameLayout,
@@ -154,6 +164,9 @@ def calibrate_frame(
     (float64 for integer raw data), then the light section, then the cast to ``dtype``.
     With the median this equals ``subtract_overscan(ccd, overscan=..., median=True)``
     followed by ``trim_image`` and ``astype(dtype)``, bit for bit.
+
+    The image is made in blocks of :data:`ROWS_PER_BLOCK` rows, each amplifier's part of
+    a block in float64 and cast, so that no frame-sized float64 temporary is made.
 
     Parameters
     ----------
@@ -179,16 +192,25 @@ def calibrate_frame(
         count = int(np.count_nonzero(blank))
         data = data.astype(np.float64)
         data[blank] = np.nan
-    image = np.empty(layout.output_shape, dtype=dtype)
-    records = []
+    records, corrections = [], []
     for amp in layout.amplifiers:
         if layout.overscan_method == "none" or (amp.overscan is None and amp.parallel is None):
-            image[amp.output.slices] = data[amp.light.slices]
             records.append(AmplifierRecord(amp.name, amp.light.fits, amp.output.fits))
+            corrections.append(_Correction(None, None))
             continue
-        records.append(
-            _correct_amplifier(data, amp, layout.overscan_method, layout.overscan_model, image)
+        record, correction = _measure_amplifier(
+            data, amp, layout.overscan_method, layout.overscan_model
         )
+        records.append(record)
+        corrections.append(correction)
+
+    rows, columns = layout.output_shape
+    image = np.empty((rows, columns), dtype=dtype)
+    for first in range(0, rows, ROWS_PER_BLOCK):
+        end = min(first + ROWS_PER_BLOCK, rows)
+        part = image[first:end]
+        for amp, correction in zip(layout.amplifiers, corrections, strict=True):
+            _apply(data, amp, correction, first, end, part)
     return CalibrationResult(
         image=image,
         method=layout.overscan_method,
@@ -199,15 +221,15 @@ def calibrate_frame(
     )
 
 
-def _correct_amplifier(data, amp, method, model, image) -> AmplifierRecord:
-    """Subtract one amplifier's serial (per row) and parallel (per column) overscan."""
-    light = data[amp.light.slices]
-    record = {"name": amp.name, "light": amp.light.fits, "output": amp.output.fits}
+def _measure_amplifier(data, amp, method, model) -> tuple[AmplifierRecord, _Correction]:
+    """One amplifier's serial (per row) and parallel (per column) overscan levels."""
+    light = amp.light
+    record = {"name": amp.name, "light": light.fits, "output": amp.output.fits}
     row_levels = col_levels = None
     if amp.overscan is not None:
         measured = overscan_levels(data, amp.overscan, method)
         levels, rejected = fit_levels(measured, model)
-        first = amp.light.y1 - amp.overscan.y1
+        first = light.y1 - amp.overscan.y1
         row_levels = levels[first : first + light.shape[0]]
         record.update(
             overscan=amp.overscan.fits,
@@ -216,7 +238,7 @@ def _correct_amplifier(data, amp, method, model, image) -> AmplifierRecord:
             level_max=float(row_levels.max()),
             noise=overscan_noise(data, amp.overscan, measured),
             rejected_lines=rejected,
-            rows=np.arange(amp.light.y1, amp.light.y2 + 1, dtype=np.int32),
+            rows=np.arange(light.y1, light.y2 + 1, dtype=np.int32),
             row_levels=np.asarray(row_levels, dtype=np.float64),
         )
     if amp.parallel is not None:
@@ -225,18 +247,23 @@ def _correct_amplifier(data, amp, method, model, image) -> AmplifierRecord:
             first = amp.parallel.y1 - amp.overscan.y1
             rows = rows - levels[first : first + rows.shape[0], np.newaxis]
         column_levels, _ = fit_levels(parallel_levels(rows, method), model)
-        first = amp.light.x1 - amp.parallel.x1
+        first = light.x1 - amp.parallel.x1
         col_levels = column_levels[first : first + light.shape[1]]
         record.update(parallel=amp.parallel.fits, parallel_level=float(np.median(col_levels)))
-    target = image[amp.output.slices]
-    # in blocks of rows: the float64 difference stays small and in cache instead of a
-    # frame-sized temporary array (same arithmetic, element by element)
-    for first in range(0, light.shape[0], ROWS_PER_BLOCK):
-        block = slice(first, first + ROWS_PER_BLOCK)
-        corrected = light[block]
-        if row_levels is not None:
-            corrected = corrected - row_levels[block, np.newaxis]
-        if col_levels is not None:
-            corrected = corrected - col_levels[np.newaxis, :]
-        target[block] = corrected
-    return AmplifierRecord(**record)
+    return AmplifierRecord(**record), _Correction(row_levels, col_levels)
+
+
+def _apply(data, amp, correction, first, end, block) -> None:
+    """Rows ``first:end`` of the output image, this amplifier's part, into ``block``."""
+    top, bottom = max(first, amp.output.y1 - 1), min(end, amp.output.y2)
+    if top >= bottom:
+        return
+    # the same rows of the amplifier's light, counted from its first
+    light = slice(top - (amp.output.y1 - 1), bottom - (amp.output.y1 - 1))
+    raw_rows = slice(amp.light.y1 - 1 + light.start, amp.light.y1 - 1 + light.stop)
+    corrected = data[raw_rows, amp.light.slices[1]]
+    if correction.rows is not None:
+        corrected = corrected - correction.rows[light, np.newaxis]
+    if correction.columns is not None:
+        corrected = corrected - correction.columns[np.newaxis, :]
+    block[top - first : bottom - first, amp.output.slices[1]] = corrected

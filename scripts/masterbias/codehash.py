@@ -10,6 +10,7 @@ the combine.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from pathlib import Path
 
@@ -19,12 +20,24 @@ PACKAGE = "masterbias"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def _imported_modules(source_path: Path) -> set[str]:
+def _import_statements(node: ast.AST):
+    """The import statements in ``node``, at any depth of statements (in functions, ``if``
+    and ``try`` blocks, ...); expressions, which hold none, are not visited."""
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for child in getattr(node, field, ()):
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                yield child
+            else:
+                yield from _import_statements(child)
+
+
+@functools.cache  # every rule asks for the modules of its script: each file read once
+def _imported_modules(source_path: Path) -> frozenset[str]:
     """Names of the package's modules imported by the file (absolute or relative)."""
     tree = ast.parse(source_path.read_text(), filename=str(source_path))
     inside = source_path.parent == PACKAGE_DIR
     found = set()
-    for node in ast.walk(tree):
+    for node in _import_statements(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
@@ -44,7 +57,7 @@ def _imported_modules(source_path: Path) -> set[str]:
                 found.update(alias.name for alias in node.names)
     if found:
         found.add("__init__")  # importing any module runs the package's __init__ first
-    return {name for name in found if (PACKAGE_DIR / f"{name}.py").is_file()}
+    return frozenset(name for name in found if (PACKAGE_DIR / f"{name}.py").is_file())
 
 
 def package_modules(script: str | Path) -> list[Path]:

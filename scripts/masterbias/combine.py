@@ -16,7 +16,8 @@ from .config import Settings
 from .stats import MAD_TO_STD
 
 __all__ = [
-    "CombineSettings", "CombinedBand", "sigma_clip_mask", "reject_mask", "combine_stack"
+    "CombineSettings", "CombinedBand", "sigma_clip_mask", "reject_mask", "combine_stack",
+    "frames_last",
 ]  # fmt: skip
 
 
@@ -181,6 +182,16 @@ def median_last_axis(values: np.ndarray, overwrite: bool = False) -> np.ndarray:
     return (low + high) / 2.0
 
 
+def frames_last(stack: np.ndarray) -> np.ndarray:
+    """A ``(frames, rows, columns)`` stack as a contiguous ``(rows, columns, frames)`` copy,
+    each pixel's values side by side for the partial sorts of the medians."""
+    return np.ascontiguousarray(np.moveaxis(stack, 0, -1))
+
+
+def _frames_first(mask: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.moveaxis(mask, -1, 0))
+
+
 def sigma_clip_mask(stack: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
     """Reject values beyond ``low``/``high`` MAD-based sigmas of the per-pixel median.
 
@@ -191,34 +202,35 @@ def sigma_clip_mask(stack: np.ndarray, low: float | None, high: float | None) ->
 
     Parameters
     ----------
-    stack : ndarray, shape (..., frames)
-        Frames on the last axis.
+    stack : ndarray, shape (frames, rows, columns)
     low, high : float or None
         Thresholds in units of the MAD-based standard deviation; ``None`` skips that side.
 
     Returns
     -------
-    ndarray of bool
+    ndarray of bool, shape of ``stack``
         True for rejected values.
     """
-    center = median_last_axis(stack)
+    values = frames_last(stack)
+    center = median_last_axis(values)
     # |x - median| in float64, as astropy's mad_std computes it, in one array
-    deviation = np.subtract(stack, center[..., np.newaxis], dtype=np.float64)
+    deviation = np.subtract(values, center[..., np.newaxis], dtype=np.float64)
     np.abs(deviation, out=deviation)
     spread = median_last_axis(deviation, overwrite=True) * MAD_TO_STD
-    del deviation
+    del deviation, values
     rejected = ~np.isfinite(stack)
     with np.errstate(invalid="ignore"):
         if low is not None:
-            rejected |= stack < (center - spread * low)[..., np.newaxis]
+            rejected |= stack < (center - spread * low)
         if high is not None:
-            rejected |= stack > (center + spread * high)[..., np.newaxis]
+            rejected |= stack > (center + spread * high)
     return rejected
 
 
-def _masked_median(stack: np.ndarray, rejected: np.ndarray, kept: np.ndarray) -> np.ndarray:
-    """Median of the kept values of each pixel (numpy's nanmedian, without the NaNs)."""
-    ordered = np.where(rejected, np.inf, stack)
+def _masked_median(values: np.ndarray, rejected: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Median of the kept values of each pixel (numpy's nanmedian, without the NaNs);
+    ``values`` and ``rejected`` with the frames on the last axis."""
+    ordered = np.where(rejected, np.inf, values)
     ordered.sort(axis=-1)
     low_index = (np.maximum(kept - 1, 0) // 2)[..., np.newaxis]
     high_index = (np.maximum(kept, 1) // 2)[..., np.newaxis]
@@ -237,7 +249,7 @@ def reject_mask(
 
     Parameters
     ----------
-    stack : ndarray, shape (rows, columns, frames)
+    stack : ndarray, shape (frames, rows, columns)
     settings : CombineSettings
     spread : ndarray, shape (rows, columns), optional
         The noise of one value at each pixel, for ``ccdclip`` without ``read_noise``.
@@ -246,13 +258,13 @@ def reject_mask(
 
     Returns
     -------
-    ndarray of bool
+    ndarray of bool, shape of ``stack``
         True for rejected values (non-finite values always are).
     """
     from .rejection import clip_with_spread, minmax_mask, pooled_row_spread
 
-    settings = settings.for_frames(stack.shape[-1])
-    if settings.reject in ("ccdclip", "avsigclip") and stack.shape[-1] < 3:
+    settings = settings.for_frames(stack.shape[0])
+    if settings.reject in ("ccdclip", "avsigclip") and stack.shape[0] < 3:
         return ~np.isfinite(stack)  # two values cannot tell which one is wrong
     if settings.reject == "ccdproc":
         return sigma_clip_mask(stack, settings.low, settings.high)
@@ -260,7 +272,7 @@ def reject_mask(
         return minmax_mask(stack, settings.nlow, settings.nhigh)
     if settings.reject == "avsigclip":
         if labels is None:
-            labels = np.zeros(stack.shape[:2], dtype=np.int16)
+            labels = np.zeros(stack.shape[1:], dtype=np.int16)
         spread = pooled_row_spread(stack, labels)
     elif settings.reject == "ccdclip" and settings.read_noise is not None:
         spread = np.float64(settings.read_noise)
@@ -281,9 +293,10 @@ def combine_stack(
 
     Parameters
     ----------
-    stack : ndarray, shape (rows, columns, frames)
-        Calibrated frames, frames on the last axis so that each pixel's values lie side by
-        side in memory.  Any float type; the arithmetic is float64, as in ccdproc.
+    stack : ndarray, shape (frames, rows, columns)
+        Calibrated frames, one after the other, so that the reductions over the frames are
+        sums of whole frames (vectorised, in cache); the medians move the frames to the
+        last axis first.  Any float type; the arithmetic is float64, as in ccdproc.
     settings : CombineSettings
     spread, labels : ndarray, optional
         The noise model and the amplifiers of the band (see :func:`reject_mask`).
@@ -297,42 +310,45 @@ def combine_stack(
         Pixels where every value was rejected are masked and hold the unclipped median.
     """
     rejected = reject_mask(stack, settings, spread, labels)
-    n_frames = stack.shape[-1]
-    # rejections are rare: count them from their flat positions, not with reductions over
-    # the short frame axis of the whole band
+    n_frames, pixels = stack.shape[0], stack[0].size
+    # rejections are rare: count them from their flat positions, not with reductions of the
+    # whole mask
     where = np.flatnonzero(rejected)
-    n_rejected = np.bincount(where // n_frames, minlength=rejected.size // n_frames)
-    n_rejected = n_rejected.reshape(stack.shape[:-1])
+    n_rejected = np.bincount(where % pixels, minlength=pixels).reshape(stack.shape[1:])
     kept = n_frames - n_rejected
     mask = kept == 0
+    usable = ~rejected if where.size else None  # None: every value is kept
 
     with np.errstate(invalid="ignore", divide="ignore"):
+        even, odd = _half_sums(stack, usable)
+        total = even + odd
+        split = _half_split(even, odd, where, pixels, n_frames)
         if settings.method == "median":
-            filled = stack.astype(np.float64)
-            filled[rejected] = 0.0
-            split = _half_split(filled, where, n_frames)
-            del filled
-            if n_rejected.any():
-                data = _masked_median(stack, rejected, kept)
-                deviation = np.abs(stack - data[..., np.newaxis])
-                spread = _masked_median(deviation, rejected, kept) * MAD_TO_STD
+            values = frames_last(stack)
+            if where.size:
+                data = _masked_median(values, frames_last(rejected), kept)
+                deviation = np.abs(values - data[..., np.newaxis])
+                spread = _masked_median(deviation, frames_last(rejected), kept) * MAD_TO_STD
             else:
-                data = median_last_axis(stack)
-                deviation = np.subtract(stack, data[..., np.newaxis], dtype=np.float64)
+                data = median_last_axis(values)
+                deviation = np.subtract(values, data[..., np.newaxis], dtype=np.float64)
                 np.abs(deviation, out=deviation)
                 spread = median_last_axis(deviation, overwrite=True) * MAD_TO_STD
+            del values, deviation
             uncertainty = spread / np.sqrt(kept)
         else:
-            filled = stack.astype(np.float64)  # the kept values, rejected ones as 0
-            filled[rejected] = 0.0
-            split = _half_split(filled, where, n_frames)
-            total = filled.sum(axis=-1)
             mean = total / kept
-            # nanstd's recipe: deviations of the kept values only, squared in place
-            np.subtract(filled, mean[..., np.newaxis], out=filled, where=~rejected)
-            np.multiply(filled, filled, out=filled)
-            std = np.sqrt(filled.sum(axis=-1) / kept)
-            del filled
+            # nanstd's recipe: the squared deviations of the kept values, frame by frame
+            squares = np.zeros(stack.shape[1:])
+            deviation = np.empty(stack.shape[1:])
+            for index in range(n_frames):
+                np.subtract(stack[index], mean, out=deviation)
+                if usable is not None:
+                    deviation[~usable[index]] = 0.0
+                np.multiply(deviation, deviation, out=deviation)
+                squares += deviation
+            del deviation
+            std = np.sqrt(squares / kept)
             if settings.method == "average":
                 data = mean
                 uncertainty = std / np.sqrt(kept)
@@ -342,22 +358,31 @@ def combine_stack(
 
     if mask.any():
         data = np.where(mask, 0.0, data)
-        data[mask] = median_last_axis(stack[mask])
+        data[mask] = median_last_axis(frames_last(stack)[mask])
         uncertainty = np.where(mask, 0.0, uncertainty)
-    per_frame = np.bincount(where % n_frames, minlength=n_frames)
+    per_frame = np.bincount(where // pixels, minlength=n_frames)
     return CombinedBand(data, uncertainty, mask, n_rejected, per_frame, split)
 
 
-def _half_split(filled: np.ndarray, where: np.ndarray, n_frames: int) -> np.ndarray:
-    """:attr:`CombinedBand.split` from the kept values (rejected ones 0) and the flat
-    positions of the rejected ones."""
-    pixels = filled.shape[:-1]
-    odd_rejected = np.bincount(where[where % n_frames % 2 == 1] // n_frames,
-                               minlength=int(np.prod(pixels))).reshape(pixels)  # fmt: skip
-    even_rejected = np.bincount(where[where % n_frames % 2 == 0] // n_frames,
-                                minlength=int(np.prod(pixels))).reshape(pixels)  # fmt: skip
-    n_even = (n_frames + 1) // 2 - even_rejected
-    n_odd = n_frames // 2 - odd_rejected
-    even = filled[..., 0::2].sum(axis=-1) / n_even
-    odd = filled[..., 1::2].sum(axis=-1) / n_odd
-    return (even - odd) / np.sqrt(1.0 / n_even + 1.0 / n_odd)
+def _half_sums(stack: np.ndarray, usable: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The sums, in float64, of the kept values (``usable``; None: all) of the even- and
+    of the odd-numbered frames, frame by frame (whole frames: vectorised, in cache)."""
+    sums = (np.zeros(stack.shape[1:]), np.zeros(stack.shape[1:]))
+    for index in range(stack.shape[0]):
+        values = stack[index]
+        if usable is not None:
+            values = np.where(usable[index], values, 0.0)
+        np.add(sums[index % 2], values, out=sums[index % 2])
+    return sums
+
+
+def _half_split(even, odd, where, pixels, n_frames) -> np.ndarray:
+    """:attr:`CombinedBand.split` from the half sums and the flat positions of the values
+    rejected."""
+    shape = even.shape
+    frames = where // pixels
+    rejected_even = np.bincount(where[frames % 2 == 0] % pixels, minlength=pixels).reshape(shape)
+    rejected_odd = np.bincount(where[frames % 2 == 1] % pixels, minlength=pixels).reshape(shape)
+    n_even = (n_frames + 1) // 2 - rejected_even
+    n_odd = n_frames // 2 - rejected_odd
+    return (even / n_even - odd / n_odd) / np.sqrt(1.0 / n_even + 1.0 / n_odd)

@@ -9,6 +9,7 @@ overscan estimate, the digitisation).  It is what ``ccdclip`` rejection divides 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,7 +113,9 @@ def difference_noise(first: np.ndarray, second: np.ndarray) -> float:
     return clipped_std(difference) / np.sqrt(2.0)
 
 
-def measure_noise(read_grid, count: int, regions: AmplifierRegions, shape) -> NoiseModel:
+def measure_noise(
+    read_grid, count: int, regions: AmplifierRegions, shape, workers: int = 1
+) -> NoiseModel:
     """Each amplifier's noise: the median over consecutive pairs of frames (at most
     :data:`MAX_PAIRS`, spread through the set) of :func:`difference_noise`, on a regular
     grid of about SAMPLE_PIXELS pixels.
@@ -121,11 +124,13 @@ def measure_noise(read_grid, count: int, regions: AmplifierRegions, shape) -> No
     ----------
     read_grid : callable
         ``read_grid(index, rows, columns)`` returns frame ``index`` at the grid given by
-        two slices.  Two frames are in memory at a time.
+        two slices; it is only called from the calling thread.
     count : int
         Number of frames (at least 2).
     regions : AmplifierRegions
     shape : (rows, columns)
+    workers : int
+        Threads that measure the pairs, read one after the other.
 
     Returns
     -------
@@ -135,17 +140,23 @@ def measure_noise(read_grid, count: int, regions: AmplifierRegions, shape) -> No
         raise ValueError("the noise of a set of frames needs at least two frames")
     rows, columns = sample_grid(shape)
     labels = regions.labels(np.arange(shape[0])[rows], np.arange(shape[1])[columns])
+    amplifiers = [labels == amp for amp in range(len(regions.names))]
     used = min(MAX_PAIRS, count - 1)
     firsts = sorted({k * (count - 1) // used for k in range(used)})
-    measured = []
+
+    def pair_noise(previous, current):
+        return tuple(difference_noise(previous[amp], current[amp]) for amp in amplifiers)
+
+    futures = []
     current, read = None, None
-    for first in firsts:
-        # consecutive pairs share a frame: it is read once
-        previous = current if read == first else read_grid(first, rows, columns)
-        current, read = read_grid(first + 1, rows, columns), first + 1
-        sigmas = tuple(difference_noise(previous[labels == amp], current[labels == amp])
-                       for amp in range(len(regions.names)))  # fmt: skip
-        measured.append((first, first + 1, sigmas))
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for first in firsts:
+            # consecutive pairs share a frame: it is read once
+            previous = current if read == first else read_grid(first, rows, columns)
+            current, read = read_grid(first + 1, rows, columns), first + 1
+            futures.append(pool.submit(pair_noise, previous, current))
+        measured = [(first, first + 1, future.result())
+                    for first, future in zip(firsts, futures, strict=True)]  # fmt: skip
     sigmas = tuple(float(np.nanmedian([pair[2][amp] for pair in measured]))
                    for amp in range(len(regions.names)))  # fmt: skip
     return NoiseModel(regions, sigmas, f"median of {len(measured)} frame differences",

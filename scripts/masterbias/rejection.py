@@ -38,7 +38,7 @@ def clip_with_spread(
 
     Parameters
     ----------
-    stack : ndarray, shape (rows, columns, frames)
+    stack : ndarray, shape (frames, rows, columns)
     spread : ndarray, shape (rows, columns) or broadcastable to it
         Standard deviation of one good value of each pixel, in the stack's unit.
     low, high : float or None
@@ -49,25 +49,24 @@ def clip_with_spread(
     ndarray of bool, shape of ``stack``
         True for rejected values, non-finite values included.
     """
-    frames = stack.shape[-1]
-    pixels = stack.shape[0] * stack.shape[1]
-    values = stack.reshape(pixels, frames)
-    rejected = np.zeros(values.shape, dtype=bool)
-    spread = np.broadcast_to(np.asarray(spread, dtype=np.float64), stack.shape[:2]).reshape(-1)
+    frames = stack.shape[0]
+    values = stack.reshape(frames, -1)
+    pixels = values.shape[1]
     if low is None and high is None:
         return ~np.isfinite(stack)
+    spread = np.broadcast_to(np.asarray(spread, dtype=np.float64), stack.shape[1:]).reshape(-1)
     # A side without a limit still sets its far values aside, by the other side's limit:
     # they stay in the master but do not drag the centre the other values are tested
     # against (else one unrejectable low value makes every good value look high).
     limits = (float(high if low is None else low), float(low if high is None else high))
 
-    # First pass over every pixel with reductions only (no temporary of the stack's size):
-    # the most deviant value of a pixel is its largest or its smallest, and a NaN or an
-    # infinity shows in them too.
-    largest, smallest = values.max(axis=1), values.min(axis=1)
+    # First pass over every pixel with reductions of whole frames only: the most deviant
+    # value of a pixel is its largest or its smallest, and a NaN or an infinity shows in
+    # them too.
+    largest, smallest = values.max(axis=0), values.min(axis=0)
     finite = np.isfinite(largest) & np.isfinite(smallest)
     if frames >= 3:
-        mean = values.sum(axis=1, dtype=np.float64) / frames
+        mean = values.sum(axis=0, dtype=np.float64) / frames
         scale = np.sqrt(frames / (frames - 1.0)) / spread
         with np.errstate(invalid="ignore", divide="ignore"):
             above = (largest - mean) * scale / limits[1]
@@ -76,10 +75,12 @@ def clip_with_spread(
         del mean, scale, above, below
     else:
         suspect = np.zeros(pixels, dtype=bool)
+    rejected = np.zeros(values.shape, dtype=bool)
     # pixels with non-finite values are handled with the suspects, value by value
     todo = np.flatnonzero(suspect | ~finite)
     if todo.size:
-        rejected[todo] = _clip_pixels(values[todo], spread[todo], limits, (low, high))
+        found = _clip_pixels(values[:, todo].T, spread[todo], limits, (low, high))
+        rejected[:, todo] = found.T
     return rejected.reshape(stack.shape)
 
 
@@ -126,7 +127,7 @@ def pooled_row_spread(stack: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    stack : ndarray, shape (rows, columns, frames)
+    stack : ndarray, shape (frames, rows, columns)
     labels : ndarray of int, shape (rows, columns)
         The amplifier of each pixel; pixels of one label in a row share a spread.
 
@@ -135,9 +136,9 @@ def pooled_row_spread(stack: np.ndarray, labels: np.ndarray) -> np.ndarray:
     ndarray of float64, shape (rows, columns)
         NaN where a row of an amplifier has no usable values (nothing is rejected there).
     """
-    spread = np.full(stack.shape[:2], np.nan)
-    for row in range(stack.shape[0]):
-        values = stack[row].astype(np.float64)
+    spread = np.full(stack.shape[1:], np.nan)
+    for row in range(stack.shape[1]):
+        values = stack[:, row, :].T.astype(np.float64)
         dropped = ~np.isfinite(values)
         kept = (~dropped).sum(axis=1)
         values[dropped] = 0.0
@@ -166,7 +167,7 @@ def minmax_mask(stack: np.ndarray, nlow: int, nhigh: int) -> np.ndarray:
 
     Parameters
     ----------
-    stack : ndarray, shape (rows, columns, frames)
+    stack : ndarray, shape (frames, rows, columns)
     nlow, nhigh : int
 
     Returns
@@ -174,13 +175,13 @@ def minmax_mask(stack: np.ndarray, nlow: int, nhigh: int) -> np.ndarray:
     ndarray of bool, shape of ``stack``
     """
     rejected = ~np.isfinite(stack)
-    index = np.indices(stack.shape[:2])
+    index = np.indices(stack.shape[1:])
     for count, pick, fill in ((nhigh, np.argmax, -np.inf), (nlow, np.argmin, np.inf)):
         for _ in range(count):
-            remaining = stack.shape[-1] - rejected.sum(axis=-1)
+            remaining = stack.shape[0] - rejected.sum(axis=0)
             candidates = np.where(rejected, fill, stack)
-            chosen = pick(candidates, axis=-1)
+            chosen = pick(candidates, axis=0)
             del candidates
             allowed = remaining > 1
-            rejected[index[0][allowed], index[1][allowed], chosen[allowed]] = True
+            rejected[chosen[allowed], index[0][allowed], index[1][allowed]] = True
     return rejected

@@ -89,9 +89,9 @@ class JobResources:
         return PROCESS_MB + 3 * 8 * CHUNK_ROWS * columns // 10**6 + 1
 
     def figures_mem_mb(self, wildcards) -> int:
-        """One image at a time, besides the raw frame shown next to its calibrated self:
-        the raw image as stored (up to 4 bytes a pixel, and cfitsio's copy of a
-        decompressed .gz) and the float32 calibrated frame; plus matplotlib."""
+        """Either figures job: one image at a time, besides the raw frame shown next to its
+        calibrated self (the raw image as stored, up to 4 bytes a pixel, cfitsio's copy of
+        a decompressed .gz, and the float32 calibrated frame); plus matplotlib."""
         pixels = self._pixels(self._group(wildcards).frames[0])
         return PROCESS_MB + MATPLOTLIB_MB + pixels * (2 * 4 + 4) // 10**6
 

@@ -12,11 +12,11 @@ height gives the same master, bit for bit.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import dask
-import dask.array as da
 import fitsio
 import numpy as np
 
@@ -33,18 +33,15 @@ __all__ = ["BandPlan", "CombinedExtension", "plan_bands", "combine_extension",
 
 
 #: Bytes of working memory per stacked value (one frame, one pixel) while a band is
-#: combined: the float32 stack as read (4), a float32 partitioned copy of it for the
-#: median (4), one float64 array of the stack's size (the absolute deviations, then the
-#: kept values for the mean: 8) and two boolean masks (2 x 1).  A float64 input stack
-#: needs more; calibrated frames are float32 unless output_dtype says otherwise.
-#: tests/test_memory.py measures the peak against this model.
+#: combined, for any algorithm: the float32 stack as read (4), a copy of it with the frames
+#: on the last axis for the medians (4), one float64 array of the stack's size (their
+#: absolute deviations: 8) and two boolean masks (2 x 1).  The default rejection and the
+#: average need the stack and the masks only, with a few arrays of one frame's size.  A
+#: float64 input stack needs more; calibrated frames are float32 unless output_dtype says
+#: otherwise.  tests/test_memory.py measures the peak against this model.
 def work_bytes_per_value(itemsize: int = 4) -> int:
     """Working bytes per stacked value for frames stored with ``itemsize`` bytes a pixel."""
     return 2 * itemsize + 8 + 2 * 1
-
-
-#: Planes of a combined band as it goes from the dask task to the writer.
-PLANES = ("data", "uncertainty", "mask", "rejected")
 
 
 @dataclass(frozen=True)
@@ -201,17 +198,14 @@ def open_files_per_thread(workers: int, spare: int = 64) -> int:
 
 
 def read_band(frames: OpenFrames, first_row: int, end_row: int) -> np.ndarray:
-    """Rows ``first_row:end_row`` of every frame as one ``(rows, columns, frames)`` stack.
-
-    Frames go on the last axis, so that each pixel's values are contiguous for the
-    per-pixel partial sorts; the stack keeps the files' float type.
-    """
+    """Rows ``first_row:end_row`` of every frame as one ``(frames, rows, columns)`` stack,
+    in the files' float type (native byte order)."""
     stack = None
     for index in range(len(frames.paths)):
         rows = frames.rows(index, first_row, end_row)
         if stack is None:
-            stack = np.empty(rows.shape + (len(frames.paths),), dtype=rows.dtype.newbyteorder("="))
-        stack[:, :, index] = rows
+            stack = np.empty((len(frames.paths),) + rows.shape, dtype=rows.dtype.newbyteorder("="))
+        stack[index] = rows
     return stack
 
 
@@ -236,21 +230,21 @@ class _Tally:
             self.noise.add(band.split, spread, labels)
 
 
-def _combine_band(frames, first_row, end_row, settings, tally, regions, noise, model):
-    """Combine rows ``first_row:end_row``; ``noise``: the read noise measured (for the
-    master's verification), ``model``: the same when the rejection uses it."""
+def _combine_band(frames, first_row, end_row, settings, tally, regions, noise, model, writer):
+    """Combine rows ``first_row:end_row`` and write them; ``noise``: the read noise measured
+    (for the master's verification), ``model``: the same when the rejection uses it."""
     stack = read_band(frames, first_row, end_row)
-    columns = stack.shape[1]
+    columns = stack.shape[2]
     labels = regions.labels(np.arange(first_row, end_row), np.arange(columns))
     spread = noise.spread(first_row, end_row, columns) if noise is not None else None
     band = combine_stack(stack, settings, spread if model is not None else None, labels)
+    del stack
     tally.add(band, labels, spread)
-    planes = (band.data, band.uncertainty, band.mask, band.rejected)
-    return np.stack([np.asarray(plane, dtype=np.float32) for plane in planes])
+    writer.write(first_row, band)
 
 
 class _BandWriter:
-    """A dask ``store`` target that writes bands of the four planes into an open FITS."""
+    """Writes bands of the four planes into an open FITS, one thread at a time."""
 
     def __init__(self, fits: fitsio.FITS, hdus: list[int]):
         self.fits = fits
@@ -258,15 +252,17 @@ class _BandWriter:
         self.rejected = 0
         self._lock = threading.Lock()
 
-    def __setitem__(self, key, band: np.ndarray):
-        start = [key[1].start, 0]
+    def write(self, first_row: int, band) -> None:
+        start = [first_row, 0]
         data, uncertainty, mask, rejected = self.hdus
+        planes = (band.data.astype(np.float32), band.uncertainty.astype(np.float32),
+                  band.mask.astype(np.uint8), band.rejected.astype(np.int16))  # fmt: skip
         with self._lock:
-            self.fits[data].write(band[0], start=start)
-            self.fits[uncertainty].write(band[1], start=start)
-            self.fits[mask].write(band[2].astype(np.uint8), start=start)
-            self.fits[rejected].write(band[3].astype(np.int16), start=start)
-            self.rejected += int(band[3].sum(dtype=np.int64))
+            self.fits[data].write(planes[0], start=start)
+            self.fits[uncertainty].write(planes[1], start=start)
+            self.fits[mask].write(planes[2], start=start)
+            self.fits[rejected].write(planes[3], start=start)
+            self.rejected += int(band.rejected.sum(dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -345,34 +341,23 @@ def combine_extension(
                 f"{shape[0]} x {shape[1]}; frames of different shapes cannot be combined",
             )
     plan = plan_bands(len(paths), shape, mem_limit, workers, itemsize)
-    if log:
-        log(plan.describe())
+    log = log or (lambda line: None)
+    log(plan.describe())
+    clock = time.perf_counter()
     with fitsio.FITS(paths[0]) as fits:
         regions = AmplifierRegions.from_header(fits[ext].read_header(), shape)
     frames = OpenFrames(paths, ext, open_files_per_thread(plan.workers))
     noise = None
     if len(paths) >= 2:
-        noise = measure_noise(frames.grid, len(paths), regions, shape)
+        noise = measure_noise(frames.grid, len(paths), regions, shape, plan.workers)
         for line in noise.describe():
-            if log:
-                log(line)
+            log(line)
+        log(f"noise measured in {time.perf_counter() - clock:.2f} s")
         for index, sigma in enumerate(noise.sigmas, start=1):
             kw.RDNOISE.put(header, sigma, index)
     model = noise if settings.needs_noise_model and len(paths) >= 3 else None
 
     tally = _Tally(len(paths), len(regions.names))
-    bands = [
-        da.from_delayed(
-            dask.delayed(_combine_band)(
-                frames, first, end, settings, tally, regions, noise, model
-            ),  # fmt: skip
-            shape=(len(PLANES), end - first, shape[1]),
-            dtype=np.float32,
-        )
-        for first, end in plan.bands
-    ]
-    combined = da.concatenate(bands, axis=1)
-
     kw.NREJECT.put(header, 0)
     uncert_header = fitsio.FITSHDR()
     kw.UTYPE.put(uncert_header, "StdDevUncertainty")
@@ -387,18 +372,28 @@ def combine_extension(
             out[-1].write_keys(cards)
         hdus.append(len(out) - 1)
     writer = _BandWriter(out, hdus)
+    combine = dask.delayed(_combine_band, pure=False)
+    tasks = [combine(frames, first, end, settings, tally, regions, noise, model, writer)
+             for first, end in plan.bands]  # fmt: skip
+    clock = time.perf_counter()
     try:
-        da.store(combined, writer, lock=False, scheduler="threads", num_workers=plan.workers)
+        dask.compute(*tasks, scheduler="threads", num_workers=plan.workers)
     finally:
         frames.close()
+    seconds = time.perf_counter() - clock
+    values = len(paths) * shape[0] * shape[1]
+    log(f"{len(plan.bands)} bands read, combined and written in {seconds:.2f} s "
+        f"({seconds / values * 1e9:.1f} ns per stacked value)")  # fmt: skip
     kw.NREJECT.write(out[hdus[0]], writer.rejected)
-    verification = _verify(out[hdus[0]], regions, noise, tally, len(paths))
+    clock = time.perf_counter()
+    verification = _verify(out[hdus[0]], regions, noise, tally, len(paths), plan.workers)
+    log(f"master verified in {time.perf_counter() - clock:.2f} s")
     return CombinedExtension(plan, shape, writer.rejected, tally.per_frame, noise, verification)
 
 
-def _verify(hdu, regions, noise, tally, frames) -> list:
+def _verify(hdu, regions, noise, tally, frames, workers) -> list:
     """Verify each amplifier of a master just written (:mod:`masterbias.verification`),
-    and record it in its header."""
+    and record it in its header; ``workers`` threads take the statistics."""
     if noise is None:
         return []
     results = []
@@ -411,7 +406,8 @@ def _verify(hdu, regions, noise, tally, frames) -> list:
         def read_rows(first, end, rows=rows, columns=columns):
             return hdu[rows.start + first : rows.start + end, columns]
 
-        statistics = master_statistics(read_rows, section.shape, ratio * sigma / np.sqrt(frames))
+        expected = ratio * sigma / np.sqrt(frames)
+        statistics = master_statistics(read_rows, section.shape, expected, workers)
         pixels = section.shape[0] * section.shape[1] * frames
         result = verify(name, frames, sigma, ratio, statistics,
                         tally.per_amplifier[index - 1] / pixels)  # fmt: skip

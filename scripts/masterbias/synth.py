@@ -604,7 +604,7 @@ class OutlierStack:
 
     Attributes
     ----------
-    stack : ndarray of float32, shape (rows, columns, frames)
+    stack : ndarray of float32, shape (frames, rows, columns)
     truth : ndarray of float64, shape (rows, columns)
         The bias structure every frame shares.
     planted : ndarray of bool, shape of ``stack``
@@ -643,7 +643,9 @@ def make_outlier_stack(
     planted[rows, columns, which] = True
     # whole ADU, and the sigma of what the rejection sees includes the rounding
     stack = np.round(stack).astype(np.float32)
-    return OutlierStack(stack, truth, planted, float(np.sqrt(sigma**2 + 1.0 / 12.0)))
+    first = np.ascontiguousarray(np.moveaxis(stack, -1, 0))  # frames first
+    planted = np.ascontiguousarray(np.moveaxis(planted, -1, 0))
+    return OutlierStack(first, truth, planted, float(np.sqrt(sigma**2 + 1.0 / 12.0)))
 
 
 @dataclass(frozen=True)
@@ -673,12 +675,12 @@ class RejectionScore:
 def score_rejection(case: OutlierStack, rejected: np.ndarray, master: np.ndarray) -> RejectionScore:
     """Score a rejection mask and the master made with it against the truth."""
     good = ~case.planted
-    frames = case.stack.shape[-1]
+    frames = case.stack.shape[0]
     residual = np.asarray(master, dtype=np.float64) - case.truth
-    clean = ~case.planted.any(axis=-1)
+    clean = ~case.planted.any(axis=0)
     return RejectionScore(
         false_fraction=float((rejected & good).sum() / good.sum()),
-        touched_fraction=float((rejected.any(axis=-1) & clean).sum() / clean.sum()),
+        touched_fraction=float((rejected.any(axis=0) & clean).sum() / clean.sum()),
         missed=int((case.planted & ~rejected).sum()),
         planted=int(case.planted.sum()),
         noise_ratio=float(np.std(residual) / (case.sigma / np.sqrt(frames))),

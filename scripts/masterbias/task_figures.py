@@ -1,4 +1,10 @@
-"""The figures job: read the products of a night and draw the QC figures of one master."""
+"""The figures jobs: read the products of a night and draw the QC figures of one master.
+
+The figures of the frame shown (raw next to its calibrated self, and its histogram) are
+drawn as soon as it is calibrated, beside the other frame jobs; the figures of the master
+(the overscan levels of its frames, the master, its rejections, the night's trends) after
+the combine.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +21,22 @@ import numpy as np
 from . import keywords as kw
 from .fitsfile import atomic_output, cfitsio_paths, master_data_hdus, read_image
 
-__all__ = ["FIGURES", "frame_times", "draw_figures"]
+__all__ = ["FRAME_FIGURES", "MASTER_FIGURES", "FIGURES", "frame_times", "draw_frame_figures",
+           "draw_master_figures"]  # fmt: skip
 
-#: Figure key -> file name (the rule's outputs use the same keys).
-FIGURES = {
+#: Figure key -> file name (the rules' outputs use the same keys): the shown frame's ...
+FRAME_FIGURES = {
     "raw_vs_calibrated": "raw_vs_calibrated.png",
     "histogram": "histogram.png",
+}
+#: ... and the master's.
+MASTER_FIGURES = {
     "overscan_rows": "overscan_rows.png",
     "master": "master.png",
     "rejected": "rejected.png",
     "night": "night.png",
 }
+FIGURES = FRAME_FIGURES | MASTER_FIGURES
 
 
 def frame_times(dates: list[str | None]) -> tuple[list[float], bool]:
@@ -112,29 +123,72 @@ def _mosaic(fits, labels: list[str], plane: str, how: str) -> list:
     return tiles
 
 
-def draw_figures(
-    calibrated: list[str],
+def _saver(outputs: dict[str, str], logger: logging.Logger):
+    """``save(key, figure, path=None)``: write a figure atomically to ``outputs[key]``."""
+    from . import figures
+
+    def save(key, figure, path=None):
+        path = path or outputs[key]
+        with atomic_output(path) as temporary:
+            figures.save_png(figure, temporary)
+        logger.info("wrote %s", path)
+
+    return save
+
+
+def draw_frame_figures(
+    calibrated: str,
     raw_path: str,
     raw_hdu: int,
+    outputs: dict[str, str],
+    logger: logging.Logger | None = None,
+) -> None:
+    """Draw the figures of :data:`FRAME_FIGURES` into ``outputs`` (key -> PNG path): a
+    calibrated frame next to its raw self, and its histogram (its first extension, for a
+    mosaic).
+
+    Parameters
+    ----------
+    calibrated : str
+        The calibrated frame shown (the first of its master).
+    raw_path, raw_hdu : str, int
+        Its raw frame and the HDU of the first image.
+    outputs : dict
+    """
+    from . import figures
+
+    save = _saver(outputs, logger or logging.getLogger(__name__))
+    shown = os.path.basename(calibrated)
+    with cfitsio_paths([calibrated]) as (literal,), fitsio.FITS(literal) as fits:
+        first = master_data_hdus(fits)[0]
+        label = first.get_extname()
+        image = first.read()
+    title = f"{shown} [{label}]" if label else shown
+    raw = read_image(raw_path, raw_hdu)
+    save("raw_vs_calibrated", figures.raw_and_calibrated(raw, image, title))
+    del raw
+    save("histogram", figures.pixel_histogram(image, title))
+
+
+def draw_master_figures(
+    calibrated: list[str],
     master: str,
     record: str,
     times: dict[str, str | None],
     outputs: dict[str, str],
     logger: logging.Logger | None = None,
 ) -> None:
-    """Draw the figures of :data:`FIGURES` into ``outputs`` (key -> PNG path), and for a
-    mosaic one figure of the master per extension into ``outputs["extensions"]`` (a
+    """Draw the figures of :data:`MASTER_FIGURES` into ``outputs`` (key -> PNG path), and
+    for a mosaic one figure of the master per extension into ``outputs["extensions"]`` (a
     folder, empty for a single image).
 
-    A mosaic's master and rejections are drawn laid out by ``DETSEC``; the frame shown
-    raw and calibrated, its histogram and the night's trends are of its first extension.
+    A mosaic's master and rejections are drawn laid out by ``DETSEC``; the night's trends
+    are of its first extension.
 
     Parameters
     ----------
     calibrated : list of str
-        The calibrated frames of this master; the first (sorted) is the one shown.
-    raw_path, raw_hdu : str, int
-        Its raw frame and the HDU of the first image.
+        The calibrated frames of the master (their overscan tables are drawn).
     master : str
     record : str
         The combine's record (statistics and frames left out).
@@ -144,35 +198,17 @@ def draw_figures(
     """
     from . import figures
 
-    logger = logger or logging.getLogger(__name__)
-    calibrated = sorted(calibrated)
-    shown = os.path.basename(calibrated[0])
-
-    def save(key, figure, path=None):
-        path = path or outputs[key]
-        with atomic_output(path) as temporary:
-            figures.save_png(figure, temporary)
-        logger.info("wrote %s", path)
-
+    save = _saver(outputs, logger or logging.getLogger(__name__))
     folder = Path(outputs["extensions"])
     folder.mkdir(parents=True, exist_ok=True)
-    # one image in memory at a time (besides the raw frame next to its calibrated self)
-    with cfitsio_paths(calibrated + [master]) as literal, fitsio.FITS(literal[-1]) as fits:
-        labels = [hdu.get_extname() for hdu in master_data_hdus(fits)]
-        mosaic = labels[0] != ""
-        first = labels[0] or 0
-        title = f"{shown} [{first}]" if mosaic else shown
-        image = fitsio.read(literal[0], ext=first)
-        raw = read_image(raw_path, raw_hdu)
-        save("raw_vs_calibrated", figures.raw_and_calibrated(raw, image, title))
-        del raw
-        save("histogram", figures.pixel_histogram(image, title))
-        del image
+    with cfitsio_paths(sorted(calibrated)) as literal:
         levels = {os.path.basename(name): _overscan_levels(path)
-                  for name, path in zip(calibrated, literal, strict=False)}  # fmt: skip
-        save("overscan_rows", figures.overscan_along_rows(levels))
-        combined = kw.NCOMBINE.read(fits[first].read_header())
-        if mosaic:
+                  for name, path in zip(sorted(calibrated), literal, strict=True)}  # fmt: skip
+    save("overscan_rows", figures.overscan_along_rows(levels))
+    # one image in memory at a time
+    with cfitsio_paths([master]) as (literal,), fitsio.FITS(literal) as fits:
+        labels = [hdu.get_extname() for hdu in master_data_hdus(fits)]
+        if labels[0]:  # a mosaic
             tiles = _mosaic(fits, labels, "data", "mean")
             save("master", figures.mosaic_view(tiles, f"master bias, {len(labels)} extensions"))
             tiles = _mosaic(fits, labels, "rejected", "sum")
@@ -184,6 +220,7 @@ def draw_figures(
                 figure = figures.master_with_profiles(fits[label].read(), kw.NCOMBINE.read(header))
                 save("extensions", figure, folder / f"{label}.png")
         else:
+            combined = kw.NCOMBINE.read(fits[0].read_header())
             save("master", figures.master_with_profiles(fits[0].read(), combined))
             rejected = fits[kw.Planes.of(None).rejected].read()
             save("rejected", figures.rejection_map(rejected, combined))

@@ -20,6 +20,8 @@ structure they share cancels: pixels, whole columns and rows, and patches (block
 from __future__ import annotations
 
 import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -59,7 +61,10 @@ class NoiseHistogram:
         with np.errstate(invalid="ignore", divide="ignore"):
             z = split / spread
         usable = np.isfinite(z) & (labels >= 0)
-        bins = np.searchsorted(_EDGES, z[usable])  # 0 and len(_EDGES): beyond the edges
+        # bin i + 1 holds [edge i, edge i + 1); 0 and the last: beyond the edges
+        width = _EDGES[1] - _EDGES[0]
+        bins = np.floor((z[usable] - _EDGES[0]) / width).astype(np.int64) + 1
+        np.clip(bins, 0, len(_EDGES), out=bins)
         index = labels[usable].astype(np.int64) * self.counts.shape[1] + bins
         counts = np.bincount(index, minlength=self.counts.size).reshape(self.counts.shape)
         with self._lock:
@@ -171,6 +176,8 @@ class StandOut:
         The noise of one pixel, ADU.
     centre : float
         The median, ADU.
+    mean : float
+        The mean of the pixels that do not stand out, ADU.
     pixels, columns, rows, patches : int
         Pixels, whole columns, rows and blocks of :data:`PATCH` x :data:`PATCH` pixels
         standing out.
@@ -178,6 +185,7 @@ class StandOut:
 
     noise: float
     centre: float
+    mean: float
     pixels: int
     columns: int
     rows: int
@@ -201,9 +209,43 @@ def _outliers(values: np.ndarray, floor: float) -> int:
 CHUNK_ROWS = 256
 
 
-def stand_out(read_rows, shape: tuple[int, int], noise: float | None = None) -> StandOut:
-    """Pixels, columns, rows and patches of an image that stand out, reading it in blocks
-    of :data:`CHUNK_ROWS` rows.
+@dataclass(frozen=True)
+class _Block:
+    """What :func:`stand_out` gathers from one block of rows."""
+
+    pixels: int
+    kept_sum: float
+    kept_count: int
+    row_medians: np.ndarray
+    column_medians: np.ndarray
+    patch_medians: np.ndarray
+
+
+def _block_statistics(block: np.ndarray, centre: float, noise: float) -> _Block:
+    median = np.nanmedian if np.isnan(block).any() else np.median
+    with np.errstate(invalid="ignore"):
+        distance = np.abs(block - centre)
+        near = distance <= SIGMAS * noise
+        tall, wide = block.shape[0] // PATCH, block.shape[1] // PATCH
+        patches = np.zeros(0)
+        if tall and wide:
+            tiles = block[: tall * PATCH, : wide * PATCH].reshape(tall, PATCH, wide, PATCH)
+            patches = median(tiles.transpose(0, 2, 1, 3).reshape(tall * wide, -1), axis=1)
+        return _Block(
+            pixels=int(np.count_nonzero(distance > SIGMAS * noise)),  # NaN: neither
+            kept_sum=float(block[near].sum()),
+            kept_count=int(np.count_nonzero(near)),
+            row_medians=median(block, axis=1),
+            column_medians=median(block.T, axis=1),
+            patch_medians=patches,
+        )
+
+
+def stand_out(
+    read_rows, shape: tuple[int, int], noise: float | None = None, workers: int = 1
+) -> StandOut:
+    """Pixels, columns, rows and patches of an image that stand out, and the mean of the
+    rest, reading the image in blocks of :data:`CHUNK_ROWS` rows.
 
     A pixel stands out when it lies more than :data:`SIGMAS` x ``noise`` from the median
     (``noise``: the clipped std of the image when not given; both from a regular grid of
@@ -216,9 +258,12 @@ def stand_out(read_rows, shape: tuple[int, int], noise: float | None = None) -> 
     Parameters
     ----------
     read_rows : callable
-        ``read_rows(first, end)`` returns rows ``first:end`` of the image.
+        ``read_rows(first, end)`` returns rows ``first:end`` of the image; it is only
+        called from the calling thread.
     shape : (rows, columns)
     noise : float, optional
+    workers : int
+        Threads that take the statistics of the blocks, read one after the other.
     """
     rows, columns = shape
     step = max(1, int(np.sqrt(rows * columns / 250_000)))
@@ -228,45 +273,42 @@ def stand_out(read_rows, shape: tuple[int, int], noise: float | None = None) -> 
     ])  # fmt: skip
     sample = sample[np.isfinite(sample)]
     if sample.size < 2:
-        return StandOut(float("nan"), float("nan"), 0, 0, 0, 0)
+        return StandOut(float("nan"), float("nan"), float("nan"), 0, 0, 0, 0)
     centre = float(np.median(sample))
     noise = clipped_std(sample) if noise is None or not np.isfinite(noise) else noise
-    pixels = 0
-    row_medians, column_medians, blocks = [], [], []
-    with np.errstate(invalid="ignore"):
+    blocks, pending = [], deque()
+    with ThreadPoolExecutor(max(1, workers)) as pool:
         for first in range(0, rows, CHUNK_ROWS):
-            chunk = np.asarray(read_rows(first, min(first + CHUNK_ROWS, rows)), np.float64)
-            pixels += int(np.count_nonzero(np.abs(chunk - centre) > SIGMAS * noise))
-            row_medians.append(np.nanmedian(chunk, axis=1))
-            column_medians.append(np.nanmedian(chunk, axis=0))
-            for top in range(0, chunk.shape[0] - PATCH + 1, PATCH):
-                for left in range(0, columns - PATCH + 1, PATCH):
-                    blocks.append(np.nanmedian(chunk[top : top + PATCH, left : left + PATCH]))
-        columns_profile = np.nanmedian(np.array(column_medians), axis=0)
+            block = np.asarray(read_rows(first, min(first + CHUNK_ROWS, rows)), np.float64)
+            pending.append(pool.submit(_block_statistics, block, centre, noise))
+            del block
+            if len(pending) > workers:  # at most workers + 1 blocks in memory
+                blocks.append(pending.popleft().result())
+        blocks.extend(future.result() for future in pending)
+    with np.errstate(invalid="ignore"):
+        columns_profile = np.nanmedian(np.array([b.column_medians for b in blocks]), axis=0)
+    kept = sum(b.kept_count for b in blocks)
     # a median of n values has the noise of 1.2533 sigma / sqrt(n); a median of block
     # medians about 1.6 sigma / sqrt(n)
     return StandOut(
         noise=float(noise),
         centre=centre,
-        pixels=pixels,
+        mean=sum(b.kept_sum for b in blocks) / kept if kept else float("nan"),
+        pixels=sum(b.pixels for b in blocks),
         columns=_outliers(columns_profile, 1.6 * noise / np.sqrt(rows)),
-        rows=_outliers(np.concatenate(row_medians), 1.2533 * noise / np.sqrt(columns)),
-        patches=_outliers(np.array(blocks), 1.2533 * noise / PATCH),
+        rows=_outliers(
+            np.concatenate([b.row_medians for b in blocks]), 1.2533 * noise / np.sqrt(columns)
+        ),
+        patches=_outliers(
+            np.concatenate([b.patch_medians for b in blocks]), 1.2533 * noise / PATCH
+        ),
     )
 
 
-def master_statistics(read_rows, shape: tuple[int, int], noise: float) -> dict:
+def master_statistics(read_rows, shape: tuple[int, int], noise: float, workers: int = 1) -> dict:
     """The mean and what stands out of one amplifier's part of a master (``noise``: the
-    master's noise, measured; ``read_rows`` as for :func:`stand_out`)."""
-    found = stand_out(read_rows, shape, noise if np.isfinite(noise) and noise > 0 else None)
-    total, count = 0.0, 0
-    for first in range(0, shape[0], CHUNK_ROWS):
-        chunk = np.asarray(read_rows(first, min(first + CHUNK_ROWS, shape[0])), np.float64)
-        kept = chunk[np.abs(chunk - found.centre) <= SIGMAS * found.noise]
-        total, count = total + float(kept.sum()), count + kept.size
-    return {
-        "mean": total / count if count else float("nan"),
-        "pixels": found.pixels,
-        "columns": found.columns,
-        "rows": found.rows,
-    }
+    master's noise, measured; ``read_rows`` and ``workers`` as for :func:`stand_out`)."""
+    usable = noise if np.isfinite(noise) and noise > 0 else None
+    found = stand_out(read_rows, shape, usable, workers)
+    return {"mean": found.mean, "pixels": found.pixels, "columns": found.columns,
+            "rows": found.rows}  # fmt: skip

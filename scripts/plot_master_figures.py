@@ -1,22 +1,20 @@
 """Snakemake job: the QC figures of one master bias."""
 
 from masterbias.jobs import run_job
-from masterbias.task_figures import FIGURES, draw_figures
+from masterbias.task_figures import MASTER_FIGURES, draw_master_figures
 
 
 def main(snakemake):
     run_job(
-        lambda logger: draw_figures(
+        lambda logger: draw_master_figures(
             list(snakemake.input.calibrated),
-            snakemake.input.raw,
-            snakemake.params.raw_hdu,
             snakemake.input.master,
             snakemake.input.record,
             snakemake.params.frames,
-            {key: snakemake.output[key] for key in [*FIGURES, "extensions"]},
+            {key: snakemake.output[key] for key in [*MASTER_FIGURES, "extensions"]},
             logger,
         ),
-        "plot_figures",
+        "plot_master_figures",
         snakemake.log[0],
     )
 
