@@ -6,7 +6,7 @@ import fitsio
 import numpy as np
 import pytest
 
-from masterbias.combine import CombineSettings, combine_stack, sigma_clip_mask
+from masterbias.combine import CombineSettings, combine_stack, reject_mask, sigma_clip_mask
 from masterbias.config import parse_memory
 from masterbias.errors import ConfigError, FrameError
 from masterbias.stacking import plan_bands, stack_and_combine, work_bytes_per_value
@@ -34,6 +34,33 @@ def test_planted_outliers_are_rejected_and_left_out_of_the_mean():
         assert band.rejected[row, col] == rejected[:, row, col].sum()
     assert rejected[:, 3, 4].sum() >= 2  # two outliers at one pixel, both gone
     assert not band.mask.any()
+
+
+@pytest.mark.parametrize("reject", ["ccdclip", "minmax"])
+def test_pixels_that_lost_a_value_are_summed_as_masked_whole_frames_bit_for_bit(reject):
+    # few pixels lose a value to ccdclip (redone one by one), every pixel to minmax
+    stack = noisy_stack(n=9, rows=50, cols=40, seed=3)
+    stack[2, 5, 6], stack[7, 5, 6], stack[4, 20, 30] = 900.0, -700.0, 400.0
+    settings = CombineSettings.default(method="average", reject=reject, read_noise=5.0)
+    band = combine_stack(stack, settings.for_frames(9))
+    rejected = reject_mask(stack, settings.for_frames(9))
+    assert rejected[2, 5, 6] and rejected[7, 5, 6] and rejected[4, 20, 30]
+    assert np.array_equal(band.rejected, rejected.sum(axis=0))
+    # the reference: every frame masked whole, summed frame by frame in float64
+    even, odd, squares = np.zeros((3,) + stack.shape[1:])
+    for index, frame in enumerate(stack):
+        (even if index % 2 == 0 else odd)[...] += np.where(rejected[index], 0.0, frame)
+    kept = (~rejected).sum(axis=0)
+    mean = (even + odd) / kept
+    for index, frame in enumerate(stack):
+        deviation = frame - mean
+        deviation[rejected[index]] = 0.0
+        squares += deviation * deviation
+    n_even, n_odd = (~rejected[0::2]).sum(axis=0), (~rejected[1::2]).sum(axis=0)
+    assert np.array_equal(band.data, mean)
+    assert np.array_equal(band.uncertainty, np.sqrt(squares / kept) / np.sqrt(kept))
+    split = (even / n_even - odd / n_odd) / np.sqrt(1.0 / n_even + 1.0 / n_odd)
+    assert np.array_equal(band.split, split)
 
 
 def test_no_clipping_is_a_plain_mean_median_and_sum():

@@ -312,17 +312,17 @@ def combine_stack(
     rejected = reject_mask(stack, settings, spread, labels)
     n_frames, pixels = stack.shape[0], stack[0].size
     # rejections are rare: count them from their flat positions, not with reductions of the
-    # whole mask
+    # whole mask, and redo the sums of only the pixels that lost a value
     where = np.flatnonzero(rejected)
     n_rejected = np.bincount(where % pixels, minlength=pixels).reshape(stack.shape[1:])
     kept = n_frames - n_rejected
     mask = kept == 0
-    usable = ~rejected if where.size else None  # None: every value is kept
+    touched = _Touched.of(stack, rejected, n_rejected)
 
     with np.errstate(invalid="ignore", divide="ignore"):
-        even, odd = _half_sums(stack, usable)
+        even, odd = _half_sums(stack, touched)
         total = even + odd
-        split = _half_split(even, odd, where, pixels, n_frames)
+        split = _half_split(even, odd, where, pixels, n_frames, touched)
         if settings.method == "median":
             values = frames_last(stack)
             if where.size:
@@ -338,16 +338,7 @@ def combine_stack(
             uncertainty = spread / np.sqrt(kept)
         else:
             mean = total / kept
-            # nanstd's recipe: the squared deviations of the kept values, frame by frame
-            squares = np.zeros(stack.shape[1:])
-            deviation = np.empty(stack.shape[1:])
-            for index in range(n_frames):
-                np.subtract(stack[index], mean, out=deviation)
-                if usable is not None:
-                    deviation[~usable[index]] = 0.0
-                np.multiply(deviation, deviation, out=deviation)
-                squares += deviation
-            del deviation
+            squares = _squared_deviations(stack, mean, touched)
             std = np.sqrt(squares / kept)
             if settings.method == "average":
                 data = mean
@@ -364,25 +355,95 @@ def combine_stack(
     return CombinedBand(data, uncertainty, mask, n_rejected, per_frame, split)
 
 
-def _half_sums(stack: np.ndarray, usable: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The sums, in float64, of the kept values (``usable``; None: all) of the even- and
-    of the odd-numbered frames, frame by frame (whole frames: vectorised, in cache)."""
+#: Beyond this fraction of a band's pixels losing a value (``minmax`` takes some of every
+#: pixel), masking whole frames costs less than gathering those pixels (measured).
+GATHER_FRACTION = 0.125
+
+
+@dataclass(frozen=True)
+class _Touched:
+    """The pixels of a band that lost a value to the rejection, their values and which of
+    them are kept (frames first): flat indices, or every pixel (``pixels`` a slice) when
+    most of them did."""
+
+    pixels: np.ndarray | slice
+    count: int
+    values: np.ndarray
+    usable: np.ndarray
+
+    @classmethod
+    def of(cls, stack: np.ndarray, rejected: np.ndarray, n_rejected: np.ndarray) -> _Touched:
+        pixels = np.flatnonzero(n_rejected)
+        n_frames, size = stack.shape[0], stack[0].size
+        flat, lost = stack.reshape(n_frames, -1), rejected.reshape(n_frames, -1)
+        if pixels.size > GATHER_FRACTION * size:
+            return cls(slice(None), size, flat, ~lost)
+        return cls(pixels, pixels.size, flat[:, pixels], ~lost[:, pixels])
+
+    @property
+    def everything(self) -> bool:
+        return isinstance(self.pixels, slice)
+
+    def position(self, flat_pixels: np.ndarray) -> np.ndarray:
+        """Where each of ``flat_pixels`` (pixels that lost a value) is among these."""
+        return flat_pixels if self.everything else np.searchsorted(self.pixels, flat_pixels)
+
+
+def _half_sums(stack: np.ndarray, touched: _Touched) -> tuple[np.ndarray, np.ndarray]:
+    """The sums, in float64, of the kept values of the even- and of the odd-numbered frames.
+
+    Every pixel is summed frame by frame (whole frames: vectorised, in cache), then the
+    pixels that lost a value again, the same way with 0 for what was rejected, so that each
+    pixel's sum is the same sequence of additions whichever way it was made.
+    """
     sums = (np.zeros(stack.shape[1:]), np.zeros(stack.shape[1:]))
-    for index in range(stack.shape[0]):
-        values = stack[index]
-        if usable is not None:
-            values = np.where(usable[index], values, 0.0)
-        np.add(sums[index % 2], values, out=sums[index % 2])
+    if not touched.everything:
+        for index in range(stack.shape[0]):
+            np.add(sums[index % 2], stack[index], out=sums[index % 2])
+    if touched.count:
+        redone = (np.zeros(touched.count), np.zeros(touched.count))
+        for index in range(stack.shape[0]):
+            kept = np.where(touched.usable[index], touched.values[index], 0.0)
+            np.add(redone[index % 2], kept, out=redone[index % 2])
+        for whole, part in zip(sums, redone, strict=True):
+            whole.reshape(-1)[touched.pixels] = part
     return sums
 
 
-def _half_split(even, odd, where, pixels, n_frames) -> np.ndarray:
+def _squared_deviations(stack: np.ndarray, mean: np.ndarray, touched: _Touched) -> np.ndarray:
+    """The sum over the kept values of (value - mean)**2, frame by frame (nanstd's recipe),
+    with the pixels that lost a value redone as :func:`_half_sums` does."""
+    squares = np.zeros(stack.shape[1:])
+    if not touched.everything:
+        deviation = np.empty(stack.shape[1:])
+        for index in range(stack.shape[0]):
+            np.subtract(stack[index], mean, out=deviation)
+            np.multiply(deviation, deviation, out=deviation)
+            squares += deviation
+    if touched.count:
+        centre = mean.reshape(-1)[touched.pixels]
+        redone = np.zeros(touched.count)
+        for index in range(stack.shape[0]):
+            part = touched.values[index] - centre
+            part[~touched.usable[index]] = 0.0
+            redone += part * part
+        squares.reshape(-1)[touched.pixels] = redone
+    return squares
+
+
+def _half_split(even, odd, where, pixels, n_frames, touched: _Touched) -> np.ndarray:
     """:attr:`CombinedBand.split` from the half sums and the flat positions of the values
-    rejected."""
-    shape = even.shape
-    frames = where // pixels
-    rejected_even = np.bincount(where[frames % 2 == 0] % pixels, minlength=pixels).reshape(shape)
-    rejected_odd = np.bincount(where[frames % 2 == 1] % pixels, minlength=pixels).reshape(shape)
-    n_even = (n_frames + 1) // 2 - rejected_even
-    n_odd = n_frames // 2 - rejected_odd
-    return (even / n_even - odd / n_odd) / np.sqrt(1.0 / n_even + 1.0 / n_odd)
+    rejected (the pixels that lost none share their counts)."""
+    n_even, n_odd = (n_frames + 1) // 2, n_frames // 2
+    split = (even / n_even - odd / n_odd) / np.sqrt(1.0 / n_even + 1.0 / n_odd)
+    if touched.count:
+        odd_frame = (where // pixels) % 2 == 1
+        position = touched.position(where % pixels)
+        kept_even = n_even - np.bincount(position[~odd_frame], minlength=touched.count)
+        kept_odd = n_odd - np.bincount(position[odd_frame], minlength=touched.count)
+        part_even = even.reshape(-1)[touched.pixels]
+        part_odd = odd.reshape(-1)[touched.pixels]
+        split.reshape(-1)[touched.pixels] = (part_even / kept_even - part_odd / kept_odd) / (
+            np.sqrt(1.0 / kept_even + 1.0 / kept_odd)
+        )
+    return split
