@@ -8,6 +8,7 @@ half-written FITS that a rerun would trust.
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
 import hashlib
 import os
@@ -245,6 +246,24 @@ def atomic_output(path: str | os.PathLike, check=None):
     finally:
         with contextlib.suppress(OSError):  # nothing to remove, or nowhere to remove it
             temporary.unlink(missing_ok=True)
+
+
+def write_csv(path: str | os.PathLike, rows, columns: list[str]) -> None:
+    """Write ``rows`` (dicts) as CSV with ``columns``, atomically: missing values empty,
+    floats to 6 significant digits, other keys of a row ignored."""
+    with atomic_output(path) as temporary, open(temporary, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: _csv_value(row.get(key)) for key in columns})
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
 
 
 #: This host, as temporary names carry it (no '-' so that the pid can be split off).

@@ -21,7 +21,6 @@ series, in the order of their nights.  Each master is compared with the one befo
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -277,7 +276,7 @@ def write_history(
         flags marked).
     """
     from . import SOFTWARE
-    from .fitsfile import atomic_output
+    from .fitsfile import atomic_output, write_csv
 
     logger = logger or logging.getLogger(__name__)
     infos = [MasterInfo.from_json(entry) for entry in infos]
@@ -311,11 +310,7 @@ def write_history(
                                 "valid_from": info.start, "software": SOFTWARE,
                                 "skipped": info.skipped}  # fmt: skip
     ordered = sorted(rows.values(), key=lambda row: (row["valid_from"], row["group"]))
-    with atomic_output(output) as temporary, open(temporary, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, HISTORY_COLUMNS)
-        writer.writeheader()
-        for row in ordered:
-            writer.writerow({key: _format(row.get(key)) for key in HISTORY_COLUMNS})
+    write_csv(output, ordered, HISTORY_COLUMNS)
     flagged = [f"{row['group']}: {row['flags']}" for row in ordered if row.get("flags")]
     logger.info("wrote %s (%d masters, %d skipped); flagged: %s", output, len(loaded),
                 len(ordered) - len(loaded), "; ".join(flagged) or "none")  # fmt: skip
@@ -345,11 +340,3 @@ def _changed_counts(compared: dict | None) -> str:
             for key in totals:
                 totals[key] += amp[key]
     return " ".join(f"{count} {key}" for key, count in totals.items() if count)
-
-
-def _format(value):
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return value

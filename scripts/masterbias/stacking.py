@@ -249,7 +249,6 @@ class _BandWriter:
     def __init__(self, fits: fitsio.FITS, hdus: list[int]):
         self.fits = fits
         self.hdus = hdus
-        self.rejected = 0
         self._lock = threading.Lock()
 
     def write(self, first_row: int, band) -> None:
@@ -262,7 +261,6 @@ class _BandWriter:
             self.fits[uncertainty].write(planes[1], start=start)
             self.fits[mask].write(planes[2], start=start)
             self.fits[rejected].write(planes[3], start=start)
-            self.rejected += int(band.rejected.sum(dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -384,11 +382,12 @@ def combine_extension(
     values = len(paths) * shape[0] * shape[1]
     log(f"{len(plan.bands)} bands read, combined and written in {seconds:.2f} s "
         f"({seconds / values * 1e9:.1f} ns per stacked value)")  # fmt: skip
-    kw.NREJECT.write(out[hdus[0]], writer.rejected)
+    rejected = int(tally.per_frame.sum())
+    kw.NREJECT.write(out[hdus[0]], rejected)
     clock = time.perf_counter()
     verification = _verify(out[hdus[0]], regions, noise, tally, len(paths), plan.workers)
     log(f"master verified in {time.perf_counter() - clock:.2f} s")
-    return CombinedExtension(plan, shape, writer.rejected, tally.per_frame, noise, verification)
+    return CombinedExtension(plan, shape, rejected, tally.per_frame, noise, verification)
 
 
 def _verify(hdu, regions, noise, tally, frames, workers) -> list:

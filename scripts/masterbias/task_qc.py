@@ -8,7 +8,6 @@ planning read each frame's time and gain from its header.  This job puts them to
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 
@@ -85,7 +84,7 @@ def write_qc(
         ``qc/frames.csv`` (a row per frame and extension), ``qc/night.csv`` (a row per
         master, extension and amplifier), ``qc/rejections.csv``.
     """
-    from .fitsfile import atomic_output
+    from .fitsfile import write_csv
 
     logger = logger or logging.getLogger(__name__)
     frame_rows, night_rows, rejection_rows = [], [], []
@@ -125,17 +124,5 @@ def write_qc(
         (night_rows, NIGHT_COLUMNS, night_csv),
         (rejection_rows, REJECTION_COLUMNS, rejections_csv),
     ):
-        with atomic_output(output) as temporary, open(temporary, "w", newline="") as out:
-            writer = csv.DictWriter(out, columns, extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({key: _format(row.get(key)) for key in columns})
+        write_csv(output, rows, columns)
         logger.info("wrote %s (%d rows)", output, len(rows))
-
-
-def _format(value):
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return value
