@@ -15,6 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from masterbias.combine import (  # noqa: E402
@@ -48,7 +50,7 @@ def score(frames: int, settings: CombineSettings, seed: int, shape=(500, 400)):
         images = case.stack
         regions = AmplifierRegions.from_header({}, shape)
         model = measure_noise(lambda i, r, c: images[i][r, c], frames, regions, shape)
-        spread = model.spread(0, shape[0], shape[1])
+        spread = model.spread(regions.labels(np.arange(shape[0]), np.arange(shape[1])))
     band = combine_stack(case.stack, settings, spread)
     return score_rejection(case, reject_mask(case.stack, settings, spread), band.data)
 

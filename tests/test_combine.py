@@ -178,6 +178,41 @@ def test_frames_of_different_shapes_are_named(tmp_path):
     assert not (tmp_path / "m.fits").exists()
 
 
+def _int_image(path):
+    fitsio.write(str(path), np.zeros((40, 30), np.int16), clobber=True)
+
+
+def _float64_image(path):
+    fitsio.write(str(path), np.zeros((40, 30)), clobber=True)
+
+
+def _cut_short(path):
+    fitsio.write(str(path), np.zeros((40, 30), np.float32), clobber=True)
+    with open(path, "r+b") as file:
+        file.truncate(2880 + 1000)  # the header and part of the first rows
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (_int_image, r"extension 0 is not an uncompressed, unscaled float image \(BITPIX 16"),
+        (_float64_image, "calibrated image holds float64 but .*cal00.fits's holds float32"),
+        (
+            _cut_short,
+            "extension 0 is truncated: the file ends at byte 3880, its image at byte 7680",
+        ),
+    ],
+    ids=["integers", "float64 among float32", "cut short"],
+)
+def test_calibrated_frames_unlike_the_workflows_are_named(tmp_path, make, reason):
+    paths = write_frames(tmp_path, noisy_stack(n=3))
+    make(tmp_path / "odd.fits")
+    with pytest.raises(FrameError, match="odd.fits: " + reason):
+        stack_and_combine(paths + [str(tmp_path / "odd.fits")], tmp_path / "m.fits", GUIDE,
+                          10**6, 1, fitsio.FITSHDR())  # fmt: skip
+    assert not (tmp_path / "m.fits").exists()
+
+
 @pytest.mark.parametrize(
     "text, size",
     [("512MB", 512 * 10**6), ("1.5GiB", int(1.5 * 2**30)), (1000, 1000), ("2 gb", 2 * 10**9)],

@@ -35,10 +35,11 @@ def test_default_rejects_every_planted_outlier_and_almost_nothing_else(frames):
     case = make_outlier_stack((500, 400), frames, seed=frames, sigma=4.0)
     model = measured_noise(case.stack)
     assert model.sigmas[0] == pytest.approx(case.sigma, rel=0.01)
-    band = combine_stack(case.stack, DEFAULT, model.spread(0, 500, 400))
+    spread = model.spread(model.regions.labels(np.arange(500), np.arange(400)))
+    band = combine_stack(case.stack, DEFAULT, spread)
     rejected = band.rejected_per_frame.sum()
     assert rejected == band.rejected.sum()
-    mask = _mask(case.stack, DEFAULT, model.spread(0, 500, 400))
+    mask = _mask(case.stack, DEFAULT, spread)
     score = score_rejection(case, mask, band.data)
     assert score.planted == 200
     assert score.missed == 0  # every outlier of 10-30 sigma, at any number of frames
@@ -168,7 +169,7 @@ def test_noise_model_per_amplifier_from_the_header(tmp_path):
     frames = rng.normal(0, 1, (5, 40, 100)) * np.where(np.arange(100) < 50, 2.0, 6.0)
     model = measure_noise(lambda i, r, c: frames[i][r, c], 5, regions, (40, 100))
     assert model.sigmas == pytest.approx((2.0, 6.0), rel=0.08)
-    spread = model.spread(10, 12, 100)
+    spread = model.spread(model.regions.labels(np.arange(10, 12), np.arange(100)))
     assert spread.shape == (2, 100) and spread[0, 49] == model.sigmas[0]
     assert spread[1, 50] == model.sigmas[1]
     whole = AmplifierRegions.from_header({}, (40, 100))

@@ -86,9 +86,8 @@ class NoiseModel:
     source: str
     pairs: tuple = ()
 
-    def spread(self, first_row: int, end_row: int, columns: int) -> np.ndarray:
-        """The noise of each pixel of rows ``first_row:end_row``, shape (rows, columns)."""
-        labels = self.regions.labels(np.arange(first_row, end_row), np.arange(columns))
+    def spread(self, labels: np.ndarray) -> np.ndarray:
+        """The noise of each pixel, from its amplifier (:meth:`AmplifierRegions.labels`)."""
         table = np.append(np.asarray(self.sigmas, dtype=np.float64), np.nan)
         return table[labels]  # label -1 (no amplifier) picks the NaN: nothing is rejected
 

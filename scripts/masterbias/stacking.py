@@ -1,9 +1,9 @@
 """Stacking calibrated frames in row bands with dask, within a memory limit.
 
 The master is computed extension by extension and, within one, band by band: a dask task
-reads rows ``r0:r1`` of that extension of every calibrated frame (fitsio reads only those
-rows of an uncompressed file, so each extension of each file is read once over the whole
-run), combines them with :func:`masterbias.combine.combine_stack`, and the band is written
+reads rows ``r0:r1`` of that extension of every calibrated frame (only those bytes of
+the uncompressed file, located by fitsio, so each extension of each file is read once over
+the whole run), combines them with :func:`masterbias.combine.combine_stack`, and the band is written
 into the output FITS in place.  The band height follows from the memory limit, the number
 of frames and the number of dask workers; because the combination is per pixel, any band
 height gives the same master, bit for bit.
@@ -11,9 +11,11 @@ height gives the same master, bit for bit.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import dask
@@ -129,84 +131,140 @@ def plan_bands(
     return BandPlan(rows, columns, n_frames, band_rows, workers, itemsize)
 
 
-def frame_shape(path: str, ext, name: str) -> tuple[int, int, int]:
-    """Rows, columns and bytes per pixel of extension ``ext`` of a calibrated frame
-    (``name`` for errors)."""
-    try:
-        with fitsio.FITS(str(path)) as fits:
-            dims = fits[ext].get_dims()
-            bitpix = fits[ext].read_header()["BITPIX"]
-    except (OSError, KeyError, ValueError) as err:
-        raise FrameError(name, f"cannot read extension {ext}: {err}") from None
-    if len(dims) != 2:
-        raise FrameError(name, f"extension {ext} holds no 2-D image (dimensions {dims})")
-    return dims[0], dims[1], abs(bitpix) // 8
+@dataclass(frozen=True)
+class StoredImage:
+    """Where the pixels of one calibrated image lie in its file.
+
+    The workflow writes its calibrated frames as uncompressed, unscaled float images, so
+    their rows are big-endian floats, one after the other, from ``offset`` on (the FITS
+    standard's layout of an image's data unit; fitsio reads the headers and says where
+    it starts).
+
+    Attributes
+    ----------
+    path : str
+    offset : int
+        Byte offset of the first pixel.
+    shape : tuple of int
+        Rows, columns.
+    dtype : numpy.dtype
+        The pixels as stored (``>f4`` or ``>f8``).
+    """
+
+    path: str
+    offset: int
+    shape: tuple[int, int]
+    dtype: np.dtype
+
+    @classmethod
+    def locate(cls, path: str, ext, name: str) -> StoredImage:
+        """Extension ``ext`` of the calibrated frame at ``path`` (``name`` for errors).
+
+        Raises
+        ------
+        FrameError
+            If the extension cannot be read or is not an uncompressed, unscaled 2-D float
+            image.
+        """
+        try:
+            with fitsio.FITS(str(path)) as fits:
+                hdu = fits[ext]
+                dims, header = hdu.get_dims(), hdu.read_header()
+                compressed = hdu.is_compressed()
+                offset = hdu.get_offsets()["data_start"]
+        except (OSError, KeyError, ValueError) as err:
+            raise FrameError(name, f"cannot read extension {ext}: {err}") from None
+        if len(dims) != 2:
+            raise FrameError(name, f"extension {ext} holds no 2-D image (dimensions {dims})")
+        bitpix = header["BITPIX"]
+        scaled = header.get("BSCALE", 1) != 1 or header.get("BZERO", 0) != 0
+        if compressed or scaled or bitpix not in (-32, -64):
+            raise FrameError(
+                name,
+                f"extension {ext} is not an uncompressed, unscaled float image (BITPIX "
+                f"{bitpix}{', compressed' if compressed else ''}{', scaled' if scaled else ''})"
+                ", as the workflow writes its calibrated frames",
+            )
+        image = cls(str(path), offset, (dims[0], dims[1]), np.dtype(f">f{-bitpix // 8}"))
+        end = offset + dims[0] * dims[1] * image.dtype.itemsize
+        size = os.path.getsize(path)
+        if size < end:
+            raise FrameError(name, f"extension {ext} is truncated: the file ends at byte "
+                             f"{size}, its image at byte {end}")  # fmt: skip
+        return image
 
 
 class OpenFrames:
-    """One extension of the calibrated frames, kept open by each thread that reads bands.
+    """One extension of the calibrated frames, open for reading bands of rows.
 
-    A band reads a few rows of every frame; opening a FITS file (parsing its headers)
-    costs more than that, and a run has bands x frames reads.  Each thread keeps its own
-    handles (fitsio holds the GIL, and no handle is shared between threads), at most
-    ``per_thread`` of them; frames beyond that are opened for each band.  ``close()``
-    closes them all.
+    A band reads a few rows of every frame, and a run has bands x frames reads: each file
+    is opened once (at most ``keep_open`` of them; frames beyond that are opened for each
+    read) and its rows read with ``os.preadv`` straight into the band, which releases the
+    GIL while the other threads combine.  ``close()`` closes them all.
     """
 
-    def __init__(self, paths: list[str], ext, per_thread: int):
-        self.paths = list(paths)
+    def __init__(self, images: list[StoredImage], ext, keep_open: int):
+        self.images = list(images)
         self.ext = ext
-        self.per_thread = per_thread
-        self._local = threading.local()
-        self._opened = []
-        self._lock = threading.Lock()
+        self._descriptors = [os.open(image.path, os.O_RDONLY) for image in
+                             self.images[:keep_open]]  # fmt: skip
 
-    def rows(self, index: int, first_row: int, end_row: int) -> np.ndarray:
-        """Rows ``first_row:end_row`` of frame ``index``."""
-        handles = self._local.__dict__.setdefault("handles", {})
-        fits = handles.get(index)
-        if fits is None and len(handles) >= self.per_thread:
-            with fitsio.FITS(self.paths[index]) as once:
-                return once[self.ext][first_row:end_row, :]
-        if fits is None:
-            fits = handles[index] = fitsio.FITS(self.paths[index])
-            with self._lock:
-                self._opened.append(fits)
-        return fits[self.ext][first_row:end_row, :]
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def read_rows(self, index: int, first_row: int, out: np.ndarray) -> None:
+        """Fill ``out`` (rows of the stored dtype) with frame ``index``'s rows from
+        ``first_row`` on."""
+        image = self.images[index]
+        start = image.offset + first_row * image.shape[1] * image.dtype.itemsize
+        buffer = memoryview(out).cast("B")
+        if index < len(self._descriptors):
+            count = os.preadv(self._descriptors[index], [buffer], start)
+        else:
+            descriptor = os.open(image.path, os.O_RDONLY)
+            try:
+                count = os.preadv(descriptor, [buffer], start)
+            finally:
+                os.close(descriptor)
+        if count != out.nbytes:
+            raise FrameError(image.path, f"extension {self.ext} is truncated: "
+                             f"{count} of {out.nbytes} bytes at offset {start}")  # fmt: skip
 
     def grid(self, index: int, rows: slice, columns: slice) -> np.ndarray:
         """Frame ``index`` at a regular grid of pixels (for the noise model)."""
-        with fitsio.FITS(self.paths[index]) as fits:
-            return fits[self.ext][rows, columns]
+        path = self.images[index].path
+        try:
+            with fitsio.FITS(path) as fits:
+                return fits[self.ext][rows, columns]
+        except OSError as err:
+            raise FrameError(path, f"cannot read extension {self.ext}: {err}") from None
 
     def close(self) -> None:
-        with self._lock:
-            for fits in self._opened:
-                fits.close()
-            self._opened.clear()
+        for descriptor in self._descriptors:
+            os.close(descriptor)
+        self._descriptors.clear()
 
 
-def open_files_per_thread(workers: int, spare: int = 64) -> int:
-    """How many files each of ``workers`` threads may keep open: the process's limit on
-    open files, less ``spare`` for everything else, shared out."""
+def files_to_keep_open(spare: int = 64) -> int:
+    """How many calibrated frames may stay open: the process's limit on open files, less
+    ``spare`` for everything else."""
     import resource
 
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         soft = 4096
-    return max(0, (soft - spare) // max(1, workers))
+    return max(0, soft - spare)
 
 
 def read_band(frames: OpenFrames, first_row: int, end_row: int) -> np.ndarray:
     """Rows ``first_row:end_row`` of every frame as one ``(frames, rows, columns)`` stack,
-    in the files' float type (native byte order)."""
-    stack = None
-    for index in range(len(frames.paths)):
-        rows = frames.rows(index, first_row, end_row)
-        if stack is None:
-            stack = np.empty((len(frames.paths),) + rows.shape, dtype=rows.dtype.newbyteorder("="))
-        stack[index] = rows
-    return stack
+    in the files' float type, native byte order."""
+    image = frames.images[0]
+    stored = np.empty((len(frames), end_row - first_row, image.shape[1]), dtype=image.dtype)
+    for index in range(len(frames)):
+        frames.read_rows(index, first_row, stored[index])
+    # a cast, unlike an in-place byte swap, runs without the GIL
+    return stored.astype(image.dtype.newbyteorder("="))
 
 
 class _Tally:
@@ -220,8 +278,9 @@ class _Tally:
         self._lock = threading.Lock()
 
     def add(self, band, labels: np.ndarray, spread: np.ndarray | None) -> None:
-        per_amplifier = np.bincount(labels[labels >= 0].ravel(),
-                                    weights=band.rejected[labels >= 0].ravel(),
+        hit = np.flatnonzero(band.rejected)  # few: rejections are rare
+        amplifier, count = labels.reshape(-1)[hit], band.rejected.reshape(-1)[hit]
+        per_amplifier = np.bincount(amplifier[amplifier >= 0], weights=count[amplifier >= 0],
                                     minlength=self.per_amplifier.size).astype(np.int64)  # fmt: skip
         with self._lock:
             self.per_frame += band.rejected_per_frame
@@ -236,7 +295,7 @@ def _combine_band(frames, first_row, end_row, settings, tally, regions, noise, m
     stack = read_band(frames, first_row, end_row)
     columns = stack.shape[2]
     labels = regions.labels(np.arange(first_row, end_row), np.arange(columns))
-    spread = noise.spread(first_row, end_row, columns) if noise is not None else None
+    spread = noise.spread(labels) if noise is not None else None
     band = combine_stack(stack, settings, spread if model is not None else None, labels)
     del stack
     tally.add(band, labels, spread)
@@ -327,24 +386,27 @@ def combine_extension(
     -------
     CombinedExtension
     """
-    rows, columns, itemsize = frame_shape(paths[0], ext, names[0])
-    shape = (rows, columns)
-    for path, name in zip(paths[1:], names[1:], strict=True):
-        other = frame_shape(path, ext, name)[:2]
-        if other != shape:
-            which = f" [{ext}]" if ext else ""
+    images = [StoredImage.locate(path, ext, name) for path, name in zip(paths, names, strict=True)]
+    shape, dtype = images[0].shape, images[0].dtype
+    which = f" [{ext}]" if ext else ""
+    for image, name in zip(images[1:], names[1:], strict=True):
+        if image.shape != shape:
             raise FrameError(
                 name,
-                f"calibrated image{which} is {other[0]} x {other[1]} but {names[0]}'s is "
-                f"{shape[0]} x {shape[1]}; frames of different shapes cannot be combined",
+                f"calibrated image{which} is {image.shape[0]} x {image.shape[1]} but "
+                f"{names[0]}'s is {shape[0]} x {shape[1]}; frames of different shapes cannot "
+                "be combined",
             )
-    plan = plan_bands(len(paths), shape, mem_limit, workers, itemsize)
+        if image.dtype != dtype:
+            raise FrameError(name, f"calibrated image{which} holds {image.dtype.name} but "
+                             f"{names[0]}'s holds {dtype.name}; calibrate them alike")  # fmt: skip
+    plan = plan_bands(len(paths), shape, mem_limit, workers, dtype.itemsize)
     log = log or (lambda line: None)
     log(plan.describe())
     clock = time.perf_counter()
     with fitsio.FITS(paths[0]) as fits:
         regions = AmplifierRegions.from_header(fits[ext].read_header(), shape)
-    frames = OpenFrames(paths, ext, open_files_per_thread(plan.workers))
+    frames = OpenFrames(images, ext, files_to_keep_open())
     noise = None
     if len(paths) >= 2:
         noise = measure_noise(frames.grid, len(paths), regions, shape, plan.workers)
@@ -370,9 +432,14 @@ def combine_extension(
             out[-1].write_keys(cards)
         hdus.append(len(out) - 1)
     writer = _BandWriter(out, hdus)
-    combine = dask.delayed(_combine_band, pure=False)
-    tasks = [combine(frames, first, end, settings, tally, regions, noise, model, writer)
-             for first, end in plan.bands]  # fmt: skip
+    # the arguments every band shares are bound once: dask would otherwise walk them
+    # (arrays, dataclasses) for every task
+    combine = dask.delayed(
+        partial(_combine_band, frames, settings=settings, tally=tally, regions=regions,
+                noise=noise, model=model, writer=writer),
+        pure=False,
+    )  # fmt: skip
+    tasks = [combine(first, end) for first, end in plan.bands]
     clock = time.perf_counter()
     try:
         dask.compute(*tasks, scheduler="threads", num_workers=plan.workers)

@@ -236,7 +236,8 @@ def _block_statistics(block: np.ndarray, centre: float, noise: float) -> _Block:
             kept_sum=float(block[near].sum()),
             kept_count=int(np.count_nonzero(near)),
             row_medians=median(block, axis=1),
-            column_medians=median(block.T, axis=1),
+            # along the contiguous axis of a transposed copy: half the time of axis 0
+            column_medians=median(np.ascontiguousarray(block.T), axis=1),
             patch_medians=patches,
         )
 
