@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import dask
 import fitsio
 import numpy as np
 
@@ -432,6 +431,8 @@ def combine_extension(
             out[-1].write_keys(cards)
         hdus.append(len(out) - 1)
     writer = _BandWriter(out, hdus)
+    import dask  # here, not above: the planning process plans bands without it
+
     # the arguments every band shares are bound once: dask would otherwise walk them
     # (arrays, dataclasses) for every task
     combine = dask.delayed(
