@@ -231,12 +231,10 @@ class OpenFrames:
 
     def grid(self, index: int, rows: slice, columns: slice) -> np.ndarray:
         """Frame ``index`` at a regular grid of pixels (for the noise model)."""
-        path = self.images[index].path
-        try:
-            with fitsio.FITS(path) as fits:
-                return fits[self.ext][rows, columns]
-        except OSError as err:
-            raise FrameError(path, f"cannot read extension {self.ext}: {err}") from None
+        image = self.images[index]
+        # mapped, so that only the pages of the grid's rows are read
+        pixels = np.memmap(image.path, image.dtype, "r", image.offset, image.shape)
+        return pixels[rows, columns].astype(image.dtype.newbyteorder("="))
 
     def close(self) -> None:
         for descriptor in self._descriptors:
