@@ -51,6 +51,7 @@ def clip_with_spread(
     """
     frames = stack.shape[0]
     values = stack.reshape(frames, -1)
+    pixels = values.shape[1]
     if low is None and high is None:
         return ~np.isfinite(stack)
     spread = np.broadcast_to(np.asarray(spread, dtype=np.float64), stack.shape[1:]).reshape(-1)
@@ -59,13 +60,24 @@ def clip_with_spread(
     # against (else one unrejectable low value makes every good value look high).
     limits = (float(high if low is None else low), float(low if high is None else high))
 
-    # First pass over every pixel, compiled: the most deviant value of a pixel is its
-    # largest or its smallest, and a NaN or an infinity shows in their sum.
-    from .kernels import clip_candidates
-
-    todo = np.flatnonzero(clip_candidates(values, spread, *limits))
+    # First pass over every pixel with reductions of whole frames only: the most deviant
+    # value of a pixel is its largest or its smallest, and a NaN or an infinity shows in
+    # them too.
+    largest, smallest = values.max(axis=0), values.min(axis=0)
+    finite = np.isfinite(largest) & np.isfinite(smallest)
+    if frames >= 3:
+        mean = values.sum(axis=0, dtype=np.float64) / frames
+        scale = np.sqrt(frames / (frames - 1.0)) / spread
+        with np.errstate(invalid="ignore", divide="ignore"):
+            above = (largest - mean) * scale / limits[1]
+            below = (mean - smallest) * scale / limits[0]
+            suspect = (np.maximum(above, below) > 1.0) & finite
+        del mean, scale, above, below
+    else:
+        suspect = np.zeros(pixels, dtype=bool)
     rejected = np.zeros(values.shape, dtype=bool)
-    # the candidates, pixels with non-finite values among them, value by value
+    # pixels with non-finite values are handled with the suspects, value by value
+    todo = np.flatnonzero(suspect | ~finite)
     if todo.size:
         found = _clip_pixels(values[:, todo].T, spread[todo], limits, (low, high))
         rejected[:, todo] = found.T
