@@ -178,6 +178,37 @@ def test_frames_of_different_shapes_are_named(tmp_path):
     assert not (tmp_path / "m.fits").exists()
 
 
+def test_headers_that_grow_after_the_bands_are_written_move_the_master_intact(tmp_path):
+    # the bands go into the file beside cfitsio: a header that grows afterwards makes
+    # cfitsio move every data unit after it, which must carry the bands, not stale blocks
+    from masterbias.keywords import Planes
+    from masterbias.stacking import combine_extension
+
+    stacks = {name: noisy_stack(n=4, rows=64, cols=64, seed=seed)
+              for seed, name in enumerate(["S1", "S2"])}  # fmt: skip
+    paths = []
+    for index in range(4):
+        path = tmp_path / f"cal{index}.fits"
+        with fitsio.FITS(str(path), "rw", clobber=True) as fits:
+            fits.write(None)
+            for name, stack in stacks.items():
+                fits.write(stack[index], extname=name)
+        paths.append(str(path))
+    none = CombineSettings.default(method="average", reject="none")
+    output = tmp_path / "master.fits"
+    with fitsio.FITS(str(output), "rw", clobber=True) as out:
+        out.write(None)
+        for name in stacks:
+            combine_extension(paths, paths, name, out, str(output), Planes.of(name),
+                              fitsio.FITSHDR(), none, 10**7, 2)  # fmt: skip
+            for line in range(200):
+                out[name].write_history(f"a header that grows by many blocks: {line}")
+    for name, stack in stacks.items():
+        expected = (stack.astype(np.float64).sum(axis=0) / 4).astype(np.float32)
+        assert np.array_equal(fitsio.read(str(output), ext=name), expected)
+        assert fitsio.read(str(output), ext=f"{name}_UNCERT").min() > 0
+
+
 def _int_image(path):
     fitsio.write(str(path), np.zeros((40, 30), np.int16), clobber=True)
 

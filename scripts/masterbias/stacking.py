@@ -11,6 +11,7 @@ height gives the same master, bit for bit.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -257,11 +258,14 @@ def read_band(frames: OpenFrames, first_row: int, end_row: int) -> np.ndarray:
     """Rows ``first_row:end_row`` of every frame as one ``(frames, rows, columns)`` stack,
     in the files' float type, native byte order."""
     image = frames.images[0]
-    stored = np.empty((len(frames), end_row - first_row, image.shape[1]), dtype=image.dtype)
+    rows = (end_row - first_row, image.shape[1])
+    stack = np.empty((len(frames),) + rows, dtype=image.dtype.newbyteorder("="))
+    stored = np.empty(rows, dtype=image.dtype)
     for index in range(len(frames)):
-        frames.read_rows(index, first_row, stored[index])
-    # a cast, unlike an in-place byte swap, runs without the GIL
-    return stored.astype(image.dtype.newbyteorder("="))
+        frames.read_rows(index, first_row, stored)
+        # a cast, unlike an in-place byte swap, runs without the GIL
+        stack[index] = stored
+    return stack
 
 
 class _Tally:
@@ -300,23 +304,31 @@ def _combine_band(frames, first_row, end_row, settings, tally, regions, noise, m
 
 
 class _BandWriter:
-    """Writes bands of the four planes into an open FITS, one thread at a time."""
+    """Writes bands of the four planes straight into the master's file.
 
-    def __init__(self, fits: fitsio.FITS, hdus: list[int]):
-        self.fits = fits
-        self.hdus = hdus
-        self._lock = threading.Lock()
+    The HDUs are created (their data units zero-filled) and flushed by fitsio first; each
+    band is then cast to the planes' big-endian types and written with ``os.pwritev`` at
+    its place in each data unit, both without the GIL, so that bands are written while
+    others are combined.  ``close()`` closes the file.
+    """
+
+    def __init__(self, path: str, places: list[tuple[int, np.dtype]], columns: int):
+        self.path = path
+        self.places = places  # (offset of the data unit, stored type) of each plane
+        self.columns = columns
+        self._descriptor = os.open(path, os.O_WRONLY)
 
     def write(self, first_row: int, band) -> None:
-        start = [first_row, 0]
-        data, uncertainty, mask, rejected = self.hdus
-        planes = (band.data.astype(np.float32), band.uncertainty.astype(np.float32),
-                  band.mask.astype(np.uint8), band.rejected.astype(np.int16))  # fmt: skip
-        with self._lock:
-            self.fits[data].write(planes[0], start=start)
-            self.fits[uncertainty].write(planes[1], start=start)
-            self.fits[mask].write(planes[2], start=start)
-            self.fits[rejected].write(planes[3], start=start)
+        planes = (band.data, band.uncertainty, band.mask, band.rejected)
+        for (offset, dtype), values in zip(self.places, planes, strict=True):
+            stored = values.astype(dtype)
+            start = offset + first_row * self.columns * dtype.itemsize
+            count = os.pwritev(self._descriptor, [memoryview(stored).cast("B")], start)
+            if count != stored.nbytes:
+                raise OSError(errno.EIO, f"wrote {count} of {stored.nbytes} bytes", self.path)
+
+    def close(self) -> None:
+        os.close(self._descriptor)
 
 
 @dataclass(frozen=True)
@@ -350,6 +362,7 @@ def combine_extension(
     names: list[str],
     ext,
     out: fitsio.FITS,
+    out_path: str,
     planes: Planes,
     header: fitsio.FITSHDR,
     settings: CombineSettings,
@@ -370,6 +383,8 @@ def combine_extension(
     out : fitsio.FITS
         The master, open for writing; the data HDU is appended with ``header`` (the
         primary HDU when ``planes.data`` is None and ``out`` is empty).
+    out_path : str
+        The file ``out`` writes (the bands are written into it directly).
     planes : Planes
     settings : CombineSettings
     mem_limit : int
@@ -418,7 +433,7 @@ def combine_extension(
     kw.NREJECT.put(header, 0)
     uncert_header = fitsio.FITSHDR()
     kw.UTYPE.put(uncert_header, "StdDevUncertainty")
-    hdus = []
+    hdus, stored = [], []
     for name, dtype, cards in (
         (planes.data, "f4", header), (planes.uncertainty, "f4", uncert_header),
         (planes.mask, "u1", None), (planes.rejected, "i2", None),
@@ -428,7 +443,11 @@ def combine_extension(
         if cards is not None:
             out[-1].write_keys(cards)
         hdus.append(len(out) - 1)
-    writer = _BandWriter(out, hdus)
+        stored.append(np.dtype(dtype).newbyteorder(">"))
+    out.reopen()  # everything cfitsio wrote is in the file, none of it kept in its buffers
+    places = [(out[hdu].get_offsets()["data_start"], dtype)
+              for hdu, dtype in zip(hdus, stored, strict=True)]  # fmt: skip
+    writer = _BandWriter(out_path, places, shape[1])
     import dask  # here, not above: the planning process plans bands without it
 
     # the arguments every band shares are bound once: dask would otherwise walk them
@@ -444,6 +463,11 @@ def combine_extension(
         dask.compute(*tasks, scheduler="threads", num_workers=plan.workers)
     finally:
         frames.close()
+        writer.close()
+    # cfitsio may hold blocks of these data units from before the bands were written (the
+    # reopen read every header and checked every fill) and would write them back when a
+    # header grows and moves the data after it: it drops them here
+    out.reopen()
     seconds = time.perf_counter() - clock
     values = len(paths) * shape[0] * shape[1]
     log(f"{len(plan.bands)} bands read, combined and written in {seconds:.2f} s "
@@ -505,5 +529,6 @@ def stack_and_combine(
     with cfitsio_paths(paths) as literal:
         with atomic_output(output, check=check_fits_complete) as temporary:
             with fitsio.FITS(str(temporary), "rw", clobber=True) as out:
-                return combine_extension(literal, paths, 0, out, Planes.of(None), header,
-                                         settings, mem_limit, workers, log)  # fmt: skip
+                return combine_extension(literal, paths, 0, out, str(temporary),
+                                         Planes.of(None), header, settings, mem_limit,
+                                         workers, log)  # fmt: skip

@@ -207,8 +207,8 @@ def combine_files(
                     out.write(None, header=header)
                 for label in images:
                     combined.append(_combine_one(
-                        literal, names, frames, label, out, settings, combine, mem_limit,
-                        workers, logger,
+                        literal, names, frames, label, out, str(temporary), settings,
+                        combine, mem_limit, workers, logger,
                     ))  # fmt: skip
     with atomic_output(record) as temporary:
         temporary.write_text(json.dumps({"extensions": combined}, indent=1))
@@ -243,9 +243,10 @@ def assemble_master(parts: list[str], records: list[str], output: str, record: s
     logger.info("wrote %s from %d parts", output, len(parts))
 
 
-def _combine_one(paths, names, frames, label, out, settings, combine, mem_limit, workers,
-                 logger) -> dict:  # fmt: skip
-    """Combine one extension (``label``; None for a single image) into ``out``."""
+def _combine_one(paths, names, frames, label, out, out_path, settings, combine, mem_limit,
+                 workers, logger) -> dict:  # fmt: skip
+    """Combine one extension (``label``; None for a single image) into ``out``, the open
+    FITS of the file ``out_path``."""
     from .fitsfile import clean_header
     from .stacking import combine_extension
 
@@ -273,8 +274,8 @@ def _combine_one(paths, names, frames, label, out, settings, combine, mem_limit,
         _member_cards(header, combined, excluded, settings)
     logger.info("extension %s: combining %d frames", label or "(primary)", len(kept))
     outcome = combine_extension(
-        [paths[index] for index in kept], combined, ext, out, kw.Planes.of(label), header,
-        settings, mem_limit, workers, logger.info,
+        [paths[index] for index in kept], combined, ext, out, out_path, kw.Planes.of(label),
+        header, settings, mem_limit, workers, logger.info,
     )  # fmt: skip
     total = len(kept) * outcome.shape[0] * outcome.shape[1]
     logger.info("rejected %d of %d values (%.4f %%)", outcome.rejected, total,
