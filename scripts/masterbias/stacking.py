@@ -1,11 +1,12 @@
 """Stacking calibrated frames in row bands with dask, within a memory limit.
 
 The master is computed extension by extension and, within one, band by band: a dask task
-reads rows ``r0:r1`` of that extension of every calibrated frame (only those bytes of
-the uncompressed file, located by fitsio, so each extension of each file is read once over
-the whole run), combines them with :func:`masterbias.combine.combine_stack`, and the band is written
-into the output FITS in place.  The band height follows from the memory limit, the number
-of frames and the number of dask workers; because the combination is per pixel, any band
+reads rows ``r0:r1`` of that extension of every calibrated frame (only those bytes of the
+uncompressed file, located by fitsio, so each extension of each file is read once over
+the whole run), combines them with :func:`masterbias.combine.combine_stack`, and writes
+the band into the master's data units in place.  Reading and writing release the GIL, so
+the dask threads overlap.  The band height follows from the memory limit, the number of
+frames and the number of dask workers; because the combination is per pixel, any band
 height gives the same master, bit for bit.
 """
 
@@ -199,8 +200,8 @@ class OpenFrames:
 
     A band reads a few rows of every frame, and a run has bands x frames reads: each file
     is opened once (at most ``keep_open`` of them; frames beyond that are opened for each
-    read) and its rows read with ``os.preadv`` straight into the band, which releases the
-    GIL while the other threads combine.  ``close()`` closes them all.
+    read) and its rows read with ``os.preadv``, which releases the GIL while the other
+    threads combine.  ``close()`` closes them all.
     """
 
     def __init__(self, images: list[StoredImage], ext, keep_open: int):
