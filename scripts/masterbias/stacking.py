@@ -194,6 +194,12 @@ class StoredImage:
                              f"{size}, its image at byte {end}")  # fmt: skip
         return image
 
+    def grid(self, rows: slice, columns: slice) -> np.ndarray:
+        """The image at a regular grid of pixels (for the noise model), native order."""
+        # mapped, so that only the pages of the grid's rows are read
+        pixels = np.memmap(self.path, self.dtype, "r", self.offset, self.shape)
+        return pixels[rows, columns].astype(self.dtype.newbyteorder("="))
+
 
 class OpenFrames:
     """One extension of the calibrated frames, open for reading bands of rows.
@@ -230,13 +236,6 @@ class OpenFrames:
         if count != out.nbytes:
             raise FrameError(image.path, f"extension {self.ext} is truncated: "
                              f"{count} of {out.nbytes} bytes at offset {start}")  # fmt: skip
-
-    def grid(self, index: int, rows: slice, columns: slice) -> np.ndarray:
-        """Frame ``index`` at a regular grid of pixels (for the noise model)."""
-        image = self.images[index]
-        # mapped, so that only the pages of the grid's rows are read
-        pixels = np.memmap(image.path, image.dtype, "r", image.offset, image.shape)
-        return pixels[rows, columns].astype(image.dtype.newbyteorder("="))
 
     def close(self) -> None:
         for descriptor in self._descriptors:
@@ -419,10 +418,10 @@ def combine_extension(
     clock = time.perf_counter()
     with fitsio.FITS(paths[0]) as fits:
         regions = AmplifierRegions.from_header(fits[ext].read_header(), shape)
-    frames = OpenFrames(images, ext, files_to_keep_open())
     noise = None
     if len(paths) >= 2:
-        noise = measure_noise(frames.grid, len(paths), regions, shape, plan.workers)
+        noise = measure_noise(lambda index, rows, columns: images[index].grid(rows, columns),
+                              len(paths), regions, shape, plan.workers)  # fmt: skip
         for line in noise.describe():
             log(line)
         log(f"noise measured in {time.perf_counter() - clock:.2f} s")
@@ -435,20 +434,21 @@ def combine_extension(
     uncert_header = fitsio.FITSHDR()
     kw.UTYPE.put(uncert_header, "StdDevUncertainty")
     hdus, stored = [], []
-    for name, dtype, cards in (
+    for name, kind, cards in (
         (planes.data, "f4", header), (planes.uncertainty, "f4", uncert_header),
         (planes.mask, "u1", None), (planes.rejected, "i2", None),
     ):  # fmt: skip
         # create_image_hdu only reserves room for the cards; write_keys fills it
-        out.create_image_hdu(dims=list(shape), dtype=dtype, extname=name, header=cards)
+        out.create_image_hdu(dims=list(shape), dtype=kind, extname=name, header=cards)
         if cards is not None:
             out[-1].write_keys(cards)
         hdus.append(len(out) - 1)
-        stored.append(np.dtype(dtype).newbyteorder(">"))
+        stored.append(np.dtype(kind).newbyteorder(">"))
     out.reopen()  # everything cfitsio wrote is in the file, none of it kept in its buffers
-    places = [(out[hdu].get_offsets()["data_start"], dtype)
-              for hdu, dtype in zip(hdus, stored, strict=True)]  # fmt: skip
+    places = [(out[hdu].get_offsets()["data_start"], kind)
+              for hdu, kind in zip(hdus, stored, strict=True)]  # fmt: skip
     writer = _BandWriter(out_path, places, shape[1])
+    frames = OpenFrames(images, ext, files_to_keep_open())
     import dask  # here, not above: the planning process plans bands without it
 
     # the arguments every band shares are bound once: dask would otherwise walk them
