@@ -6,6 +6,7 @@ configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 include: "rules/common.smk"
+include: "rules/run.smk"
 include: "rules/summarize.smk"
 include: "rules/calibrate.smk"
 include: "rules/combine.smk"
@@ -19,4 +20,4 @@ report: "report/workflow.rst"
 rule all:
     default_target: True
     input:
-        all_products(),
+        guarded_products,

@@ -1,4 +1,5 @@
 import json
+import os
 import re
 import shlex
 import sys
@@ -141,16 +142,19 @@ def raw_frame(wildcards):
 
 
 def frame_settings(wildcards):
-    """What a frame job is told, as JSON: the layout, extensions and output type, and the
-    raw frame's size and modification time (ns), so that a frame replaced by other
-    content reruns even when its modification time went back (cp -p, rsync -a, tar x).
+    """What a frame job is told, as JSON: the layout, extensions and output type, the raw
+    frame's path under raw_dir (its RAWFILE), and its size and modification time (ns), so
+    that a frame replaced by other content reruns even when its modification time went
+    back (cp -p, rsync -a, tar x).
     """
+    frame = PLAN.biases[wildcards.frame]
     return json.dumps(
         {
             "layout": LAYOUT,
             "extensions": config["extensions"],
             "dtype": config["output_dtype"],
-            "fingerprint": list(PLAN.biases[wildcards.frame].stamp),
+            "fingerprint": list(frame.stamp),
+            "name": frame.relpath,
         },
         sort_keys=True,
     )
@@ -182,6 +186,12 @@ def shown_raw(wildcards):
 
 def shown_raw_hdu(wildcards):
     return PLAN.biases[group_of(wildcards).frames[0]].header.images[0].index
+
+
+def guarded_products(wildcards):
+    """What `all` asks for, once this run may write to out_dir (rules/run.smk)."""
+    guard_run()
+    return all_products()
 
 
 def all_products():

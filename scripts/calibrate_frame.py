@@ -4,7 +4,7 @@ Run by the rule calibrate_frame as a command line::
 
     python calibrate_frame.py RAW OUTPUT LOG SETTINGS
 
-SETTINGS is JSON: ``layout``, ``extensions``, ``dtype`` and ``fingerprint`` (see
+SETTINGS is JSON: ``layout``, ``extensions``, ``dtype``, ``fingerprint`` and ``name`` (see
 :func:`masterbias.task_calibrate.calibrate_file`).
 """
 
@@ -27,6 +27,7 @@ def main(argv):
             settings["dtype"],
             settings["fingerprint"],
             logger,
+            settings["name"],
         ),
         "calibrate_frame",
         log,

@@ -83,7 +83,7 @@ def test_loading_nests_dotted_keys_puts_the_preset_under_and_translates_sigma_cl
         {"raw_dir": "raw", "camera": "shane_kast_blue", "combine.mem_limit": "2GB",
          "combine": {"method": "median", "sigma_clip": {"low": 3}}, "select.OBSTYPE": ["BIAS"]}
     )  # fmt: skip
-    assert loaded["combine"]["mem_limit"] == "2GB" and loaded["combine"]["method"] == "median"
+    assert loaded["combine"]["mem_limit"] == 2 * 10**9 and loaded["combine"]["method"] == "median"
     assert loaded["combine"]["reject"] == {"algorithm": "ccdproc", "low": 3, "high": 5,
                                            "nlow": 1, "nhigh": 1, "read_noise": None}  # fmt: skip
     assert "sigma_clip" not in loaded["combine"]

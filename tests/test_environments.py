@@ -1,4 +1,5 @@
-"""The conda environment of the jobs pins what requirements.txt pins."""
+"""The run environment holds what the README's commands need; the conda environment of the
+jobs pins what requirements.txt pins."""
 
 import re
 
@@ -37,3 +38,16 @@ def test_conda_environments_pin_the_pip_versions():
             assert conda.get(conda_name) == pip[name], (env.name, name, conda, pip)
         python = conda["python"]
         assert python.startswith("3.11")
+
+
+def test_the_run_environment_can_write_the_report():
+    """`make report` runs `snakemake --report` with requirements.txt alone: every package of
+    snakemake's "reports" extra is pinned there, at the version installed here."""
+    from importlib.metadata import requires, version
+
+    needed = [re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower()
+              for r in requires("snakemake") if 'extra == "reports"' in r]  # fmt: skip
+    assert needed
+    pins = pip_pins()
+    for name in needed:
+        assert pins.get(name) == version(name), (name, pins.get(name))

@@ -1,8 +1,10 @@
 """Interrupted runs and full or read-only disks: no half-written product, same master."""
 
 import os
+import shutil
 import signal
 import subprocess
+import threading
 import time
 
 import fitsio
@@ -10,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import SNAKEMAKE, Workflow, base_config
-from masterbias.synth import write_night
+from masterbias.synth import NightSpec, write_archive, write_night
 
 pytestmark = pytest.mark.workflow
 
@@ -108,22 +110,95 @@ def test_a_read_only_out_dir_stops_before_any_job(tmp_path, small_disk):
     assert "config key 'out_dir'" in line and "Read-only file system" in line
 
 
-def test_two_runs_from_different_folders_on_one_out_dir(tmp_path):
-    """Their temporary files never share a name: both finish, with the same master."""
-    raw = night(tmp_path, n_bias=6)
-    out = tmp_path / "shared-out"
-    flows = [flow_in(tmp_path / name, raw, out_dir=str(out)) for name in ("a", "b")]
-    runs = [
-        subprocess.Popen(
-            SNAKEMAKE + ["--snakefile", str(flow.snakefile), "--directory", str(flow.directory),
-                         "--configfile", str(flow.config_path), "--cores", "1"],
-            cwd=flow.directory, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        for flow in flows
-    ]  # fmt: skip
-    outputs = [run.communicate(timeout=600)[0] for run in runs]
-    assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
-    reference = flow_in(tmp_path / "alone", raw)
-    reference.run("--cores", "1")
-    assert (out / "master_bias.fits").read_bytes() == reference.master.read_bytes()
-    assert list(out.rglob(".partial-*")) == []
+#: Seconds a run may take to stop after a SIGTERM.
+STOP_BOUND = 20
+
+#: When SIGTERM is sent: after a line of Snakemake's output (None: after the start) and a
+#: delay; together they fall on the planning, the frame jobs, the combines, the
+#: comparisons, the figures, the tables, and on the moments the scheduler holds its lock
+#: (selecting jobs, finishing them).
+MOMENTS = (
+    [(None, delay) for delay in (0.2, 0.6, 1.0, 1.5)]
+    + [("Building DAG of jobs", delay) for delay in (0.0, 0.05)]
+    + [("rule calibrate_frame:", delay) for delay in (0.0, 0.1, 0.3)]
+    + [("Select jobs to execute", delay) for delay in (0.0, 0.002, 0.01)]
+    + [("Finished jobid", delay) for delay in (0.0, 0.002, 0.005, 0.02)]
+    + [("rule combine_biases:", delay) for delay in (0.0, 0.2)]
+    + [("rule compare_masters:", 0.1), ("rule plot_master_figures:", 0.3)]
+    + [("rule write_qc_tables:", delay) for delay in (0.0, 0.2)]
+)
+
+
+class Stopped:
+    """One run of Snakemake, stopped with SIGTERM at a moment of its output."""
+
+    def __init__(self, flow, trigger: str | None, delay: float):
+        command = SNAKEMAKE + [
+            "--snakefile", str(flow.snakefile), "--directory", str(flow.directory),
+            "--configfile", str(flow.config_path), "--cores", "2", "--rerun-incomplete",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, cwd=flow.directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True, start_new_session=True,
+        )  # fmt: skip
+        self.seen = threading.Event() if trigger else None
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, args=(trigger,), daemon=True)
+        self.reader.start()
+        self.delay = delay
+
+    def _read(self, trigger):
+        for line in self.process.stderr:
+            self.lines.append(line)
+            if trigger and trigger in line:
+                self.seen.set()
+
+    def stop(self) -> float | None:
+        """Send SIGTERM at the moment; seconds it took to exit, or None if it ended first."""
+        if self.seen is not None:
+            while not self.seen.wait(0.01):
+                if self.process.poll() is not None:
+                    return None
+        time.sleep(self.delay)
+        if self.process.poll() is not None:
+            return None
+        sent = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(STOP_BOUND)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            raise AssertionError(f"still running {STOP_BOUND} s after SIGTERM:\n"
+                                 + "".join(self.lines[-40:])) from None  # fmt: skip
+        self.reader.join(5)
+        return time.monotonic() - sent
+
+
+def masters_of(flow) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in (flow.results / "master_bias").glob("*")}
+
+
+def test_sigterm_at_any_moment_stops_the_run_and_it_resumes_to_the_same_masters(tmp_path):
+    raw = tmp_path / "raw"
+    nights = [NightSpec(f"2026-09-0{day}", afternoon=2, morning=1) for day in range(1, 5)]
+    write_archive(raw, "small", nights, -70.74, seed=12)
+    reference = flow_in(tmp_path / "reference", raw, group_by=["night"])
+    reference.run()
+    flow = flow_in(tmp_path / "stopped", raw, group_by=["night"])
+    stops, pending = [], list(MOMENTS)
+    for _ in range(3 * len(MOMENTS)):
+        if not pending:
+            break
+        trigger, delay = pending[0]
+        seconds = Stopped(flow, trigger, delay).stop()
+        if seconds is None:  # the run ended first: start the archive again
+            assert masters_of(flow) == masters_of(reference)
+            shutil.rmtree(flow.results)
+            continue
+        stops.append((trigger, delay, seconds))
+        pending.pop(0)
+    assert len(stops) >= 20, stops
+    flow.run("--rerun-incomplete")  # no --unlock needed: every stop released the locks
+    assert masters_of(flow) == masters_of(reference)
+    assert list(flow.results.rglob(".partial-*")) == []

@@ -22,7 +22,7 @@ NAMES = [
 
 
 def test_awkward_names_end_to_end(tmp_path):
-    made = write_night(tmp_path / "made", "small", n_bias=4, n_flat=0, n_light=0, seed=4)
+    made = write_night(tmp_path / "made", "small", n_bias=len(NAMES), n_flat=0, n_light=0, seed=4)
     raw = tmp_path / "raw [night 1]"
     raw.mkdir()
     for index, name in enumerate(NAMES):

@@ -435,6 +435,8 @@ def _half_split(even, odd, where, pixels, n_frames, touched: _Touched) -> np.nda
     """:attr:`CombinedBand.split` from the half sums and the flat positions of the values
     rejected (the pixels that lost none share their counts)."""
     n_even, n_odd = (n_frames + 1) // 2, n_frames // 2
+    if n_odd == 0:  # one frame: no halves to compare
+        return np.full(even.shape, np.nan)
     split = (even / n_even - odd / n_odd) / np.sqrt(1.0 / n_even + 1.0 / n_odd)
     if touched.count:
         odd_frame = (where // pixels) % 2 == 1

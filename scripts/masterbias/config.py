@@ -46,12 +46,23 @@ def _dotted(path) -> str:
     return ".".join(str(part) for part in path) or "(top level)"
 
 
+#: A key's description in a message is its first sentence, cut to this many characters:
+#: config/README.md has the whole of it.
+_MEANING_CHARS = 100
+
+
 def _allowed(schema: dict) -> str:
+    """What a key may be, for a one-line message: its allowed values, or the first
+    sentence of its description."""
     if "enum" in schema:
         return "allowed: " + ", ".join(repr(value) for value in schema["enum"])
-    if "description" in schema:
-        return " ".join(schema["description"].split())
-    return ""
+    if "description" not in schema:
+        return ""
+    text = " ".join(schema["description"].split())
+    first = re.split(r"(?<=;)\s|(?<=\.)\s+(?=[A-Z])", text, maxsplit=1)[0].rstrip(".;")
+    if len(first) > _MEANING_CHARS:
+        first = first[:_MEANING_CHARS].rsplit(" ", 1)[0] + " ..."
+    return f"{first}; see config/README.md"
 
 
 def fill_defaults(config: dict, schema: dict | str | Path = SCHEMA) -> dict:
@@ -79,9 +90,17 @@ def fill_defaults(config: dict, schema: dict | str | Path = SCHEMA) -> dict:
 def default_config(**settings) -> dict:
     """The schema's defaults, with ``settings`` (top-level keys) on top: what a run gets
     when the configuration sets nothing else (for the package's own use and its tests)."""
-    config = copy.deepcopy(settings)
+    return _complete(copy.deepcopy(settings), SCHEMA)
+
+
+def _complete(config: dict, schema) -> dict:
+    """A checked configuration made complete, in place: the first version's
+    ``sigma_clip`` translated, every default filled in, ``combine.mem_limit`` read as a
+    number of bytes (the value the rest of the code uses)."""
     _translate_first_version(config)
-    return fill_defaults(config)
+    fill_defaults(config, schema)
+    config["combine"]["mem_limit"] = parse_memory(config["combine"]["mem_limit"])
+    return config
 
 
 class Settings:
@@ -217,8 +236,8 @@ def load_config(config: dict, schema: str | Path = SCHEMA, cameras: str | Path =
 
     Checks the configuration against the schema, puts its camera preset underneath it (key
     by key), checks the result, translates the first version's ``sigma_clip`` into
-    ``reject``, fills in every default, and makes the checks a schema cannot express (a
-    memory size that means something).
+    ``reject``, fills in every default, and reads ``combine.mem_limit`` as a number of
+    bytes (the value the rest of the code uses).
 
     Parameters
     ----------
@@ -246,10 +265,7 @@ def load_config(config: dict, schema: str | Path = SCHEMA, cameras: str | Path =
     check_config(given, schema)
     merged = apply_camera(given, cameras)
     check_config(merged, schema)
-    _translate_first_version(merged)
-    fill_defaults(merged, schema)
-    parse_memory(merged["combine"]["mem_limit"])
-    return merged
+    return _complete(merged, schema)
 
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}

@@ -35,7 +35,7 @@ RAW_SUFFIXES = tuple(
     base + compression for base in (".fits", ".fit", ".fts") for compression in ("", ".gz", ".fz")
 )
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 @dataclass(frozen=True)

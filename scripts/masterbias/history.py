@@ -295,9 +295,9 @@ def write_history(
                 "group": info.label, "master": masters[info.label], "n_frames": info.frames,
                 "first_obs": info.first_obs, "last_obs": info.last_obs,
                 "valid_from": info.start, "valid_to": later,
-                "read_noise_adu": float(np.median([m["read_noise"] for m in measured])),
-                "overscan_level_adu": float(np.median([m["level"] for m in measured])),
-                "master_noise_adu": float(np.median([m["noise"] for m in measured])),
+                "read_noise_adu": _median([m["read_noise"] for m in measured]),
+                "overscan_level_adu": _median([m["level"] for m in measured]),
+                "master_noise_adu": _median([m["noise"] for m in measured]),
                 "verification": _verdict(record), "flags": " ".join(found),
                 "previous": previous.get(info.label, ""),
                 "changed": _changed_counts(compared.get(info.label)),
@@ -323,7 +323,16 @@ def write_history(
     return ordered
 
 
+def _median(values: list[float]) -> float | None:
+    """The median over amplifiers, or None when nothing was measured (one frame)."""
+    return float(np.median(values)) if values else None
+
+
 def _verdict(record: dict) -> str:
+    """``pass``, ``fail: <reasons>``, or ``unverified: ...`` for a master of one frame
+    (its noise cannot be measured)."""
+    if any(not extension["verification"] for extension in record["extensions"]):
+        return "unverified: a master of one frame cannot be checked"
     failed = [f"{extension['extension'] or 'image'} amp {check['amplifier']}: {check['reason']}"
               for extension in record["extensions"] for check in extension["verification"]
               if not check["passed"]]  # fmt: skip

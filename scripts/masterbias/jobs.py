@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Callable
 
@@ -26,11 +27,22 @@ def job_logger(name: str, log_path: str | None) -> logging.Logger:
     return logger
 
 
+#: The exit status of a job stopped by SIGTERM (128 + the signal's number, as a shell says).
+STOPPED_STATUS = 128 + signal.SIGTERM
+
+
+def _stop(signum, frame):
+    raise SystemExit(STOPPED_STATUS)
+
+
 def run_job(work: Callable[[logging.Logger], None], name: str, log_path: str | None) -> None:
     """Run ``work`` with a logger; bad input ends the job with its one-line message.
 
-    Other exceptions are bugs: they are logged with their traceback and re-raised.
+    Other exceptions are bugs: they are logged with their traceback and re-raised.  A
+    SIGTERM (the run being stopped) ends the job through its ``finally`` blocks, so that
+    it leaves no temporary file behind.
     """
+    signal.signal(signal.SIGTERM, _stop)
     logger = job_logger(name, log_path)
     try:
         work(logger)

@@ -207,28 +207,40 @@ def chosen_images(frame: RawFrame, extensions) -> list:
 
 
 def _check_extensions(frames: list[RawFrame], extensions, group: str) -> tuple[Extension, ...]:
-    """Biases of different shapes or extensions cannot make one master: name the odd ones."""
+    """Biases of different shapes or extensions cannot make one master: name the odd ones.
+
+    Extensions are matched by name, in whatever order a file holds them; the master's
+    order is that of most biases."""
     where = f" in group {group!r}" if group else ""
-    chosen = {frame.path: chosen_images(frame, extensions) for frame in frames}
-    signatures: dict[tuple, list[str]] = {}
+    chosen = {frame.path: {image.label: image for image in chosen_images(frame, extensions)}
+              for frame in frames}  # fmt: skip
+    signatures: dict[frozenset, list[str]] = {}
+    orders: dict[tuple, int] = {}
     for path, images in chosen.items():
-        signatures.setdefault(tuple(image.label for image in images), []).append(path)
+        signatures.setdefault(frozenset(images), []).append(path)
+        orders[tuple(images)] = orders.get(tuple(images), 0) + 1
     common = max(signatures, key=lambda signature: len(signatures[signature]))
+    order = max((o for o in orders if frozenset(o) == common), key=lambda o: orders[o])
     for signature, paths in signatures.items():
         if signature != common:
-            missing = sorted(set(common) - set(signature)) or sorted(set(signature) - set(common))
+            missing, extra = sorted(common - signature), sorted(signature - common)
+            odd = "; ".join(
+                f"{what} {', '.join(labels)}"
+                for what, labels in (("without", missing), ("with", extra))
+                if labels
+            )
             raise FrameError(
                 paths[0],
-                f"its image extensions ({', '.join(signature)}) differ from most biases'"
-                f"{where} ({', '.join(common)}): {', '.join(missing)}; name the extensions "
-                "to use with 'extensions', or leave the file out with 'exclude'",
+                f"its image extensions differ from most biases'{where} ({', '.join(order)}): "
+                f"{odd}; name the extensions to use with 'extensions', or leave the file out "
+                "with 'exclude'",
             )
     mosaic = len(frames[0].header.images) > 1
     result = []
-    for position, label in enumerate(common):
+    for label in order:
         by_shape: dict[tuple, list[str]] = {}
         for path, images in chosen.items():
-            by_shape.setdefault(images[position].shape, []).append(path)
+            by_shape.setdefault(images[label].shape, []).append(path)
         shape = max(by_shape, key=lambda shape: len(by_shape[shape]))
         if len(by_shape) > 1:
             odd = sorted(p for other, paths in by_shape.items() if other != shape for p in paths)
@@ -277,14 +289,51 @@ def _nights(biases: dict[str, RawFrame], longitude: float | None, notes: list[st
     return nights
 
 
+def _missing_value(key: str) -> str:
+    """The group value of biases whose header lacks a ``group_by`` keyword."""
+    return f"no {key}"
+
+
+def _check_group_keys(biases: dict[str, RawFrame], group_by: list[str], notes: list[str]):
+    """Every ``group_by`` keyword must be in some selected bias's header (a misspelt one is
+    named with the closest keyword they have); biases without one are said."""
+    import difflib
+
+    names = [key if key == NIGHT else keyword_name(key) for key in group_by]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ConfigError("group_by", f"lists {twice[0]!r} more than once")
+    for key in group_by:
+        if key == NIGHT:
+            continue
+        name = keyword_name(key)
+        lacking = [frame.path for frame in biases.values() if name not in frame.keywords]
+        if len(lacking) == len(biases):
+            known = sorted({keyword for frame in biases.values() for keyword in frame.keywords})
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                "group_by",
+                f"no selected bias has the keyword {name!r} in its header{hint} (or "
+                f"'{NIGHT}' for the observing night)",
+            )
+        if lacking:
+            notes.append(
+                f"group_by {name}: {len(lacking)} of {len(biases)} biases have no {name} "
+                f"(e.g. {lacking[0]}); they make groups of their own, '{_missing_value(name)}'"
+            )
+
+
 def _group_value(frame: RawFrame, key: str, night: str | None):
     if key == NIGHT:
         return night
-    return frame.keywords.get(keyword_name(key), "none")
+    name = keyword_name(key)
+    return frame.keywords.get(name, _missing_value(name))
 
 
 def _make_groups(biases: dict[str, RawFrame], config: dict, notes: list[str]) -> dict[str, Group]:
     group_by = config["group_by"]
+    _check_group_keys(biases, group_by, notes)
     nights = (_nights(biases, config["night"]["longitude"], notes) if NIGHT in group_by
               else {})  # fmt: skip
     values = {name: tuple((key, _group_value(frame, key, nights.get(name))) for key in group_by)
@@ -410,14 +459,17 @@ def _check_layouts(plan: Plan, config: dict) -> None:
 
 def _check_combination(plan: Plan, config: dict) -> None:
     """Settings of the combination that cannot work with the groups as they are."""
-    from .config import parse_memory
+    import numpy as np
+
     from .layout import LayoutSpec
     from .stacking import plan_bands
 
     spec = LayoutSpec.from_config(config)
 
     reject = config["combine"]["reject"]
-    mem_limit = parse_memory(config["combine"]["mem_limit"])
+    mem_limit = config["combine"]["mem_limit"]
+    # the combine stacks the calibrated frames as they are stored
+    itemsize = np.dtype(config["output_dtype"]).itemsize
     for label in plan.masters:
         group = plan.groups[label]
         count = len(group.frames)
@@ -431,7 +483,7 @@ def _check_combination(plan: Plan, config: dict) -> None:
         frame = plan.biases[group.frames[0]]
         for image in chosen_images(frame, config["extensions"]):
             layout = spec.resolve(frame.header.hdu_keywords(image), image.shape, frame.path)
-            plan_bands(count, layout.output_shape, mem_limit)
+            plan_bands(count, layout.output_shape, mem_limit, itemsize=itemsize)
 
 
 def _nothing_selected(rule: SelectionRule, frames: list[RawFrame], raw_dir: Path) -> str:

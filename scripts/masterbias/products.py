@@ -8,7 +8,11 @@ master of a run without ``group_by`` and ``'/<label>'`` for each group's, so tha
 
 from __future__ import annotations
 
-__all__ = ["PRODUCTS", "product", "group_slot", "group_label"]
+import os
+from pathlib import Path
+
+__all__ = ["PRODUCTS", "product", "group_slot", "group_label", "stale_products",
+           "remove_products"]  # fmt: skip
 
 #: Product -> its path under out_dir.
 PRODUCTS = {
@@ -57,3 +61,67 @@ def group_slot(label: str) -> str:
 def group_label(slot: str) -> str:
     """The group label of a ``{group}`` wildcard value (see :func:`group_slot`)."""
     return slot.removeprefix("/")
+
+
+#: The products made per group: what :func:`stale_products` looks for.
+GROUP_PRODUCTS = ("master", "combine_record", "changes", "figure", "extension_figures",
+                  "master_part", "record_part")  # fmt: skip
+
+
+def stale_products(out_dir: str, calibrated, slots) -> list[str]:
+    """Products under ``out_dir`` that the run as planned does not make: calibrated frames
+    of raw frames that are gone (or no longer biases), and whatever was made for a group
+    that no longer exists (a night whose frames moved, a run that was not grouped).
+
+    Parameters
+    ----------
+    out_dir : str
+    calibrated : iterable of str
+        The calibrated names of the run (``{frame}``).
+    slots : iterable of str
+        The ``{group}`` of every master of the run.
+
+    Returns
+    -------
+    list of str
+        Paths of stale files and folders, sorted; temporary files (``.partial-*``) are left
+        to the writers that clean them.
+    """
+    top = Path(out_dir)
+
+    def found(kind: str, group: str) -> set[Path]:
+        values = {"group": group, "frame": "**/*", "figure": "*", "part": "*"}
+        pattern = os.path.relpath(product(out_dir, kind, **values), out_dir)
+        return {path for path in top.glob(pattern) if not path.name.startswith(".partial-")}
+
+    current = {Path(product(out_dir, "calibrated", frame=name)) for name in calibrated}
+    current.add(Path(product(out_dir, "history_figure")))
+    for slot in slots:
+        for kind in GROUP_PRODUCTS:
+            current |= found(kind, slot)
+    existing = {path for path in found("calibrated", "") if path.is_file()}
+    for kind in GROUP_PRODUCTS:
+        existing |= found(kind, "") | found(kind, "/*")
+    return sorted(str(path) for path in existing - current)
+
+
+def remove_products(paths, out_dir: str) -> None:
+    """Remove files and folders under ``out_dir``, and the folders they leave empty."""
+    import shutil
+
+    top = Path(out_dir).resolve()
+    for text in paths:
+        path = Path(text)
+        if top not in path.resolve().parents:
+            raise ValueError(f"{text} is not under {out_dir}")
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+        for parent in path.parents:
+            if parent.resolve() == top or top not in parent.resolve().parents:
+                break
+            try:
+                parent.rmdir()
+            except OSError:  # not empty
+                break

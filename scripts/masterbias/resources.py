@@ -97,6 +97,4 @@ class JobResources:
 
 
 def job_resources(plan, config: dict) -> JobResources:
-    from .config import parse_memory
-
-    return JobResources(plan, parse_memory(config["combine"]["mem_limit"]))
+    return JobResources(plan, config["combine"]["mem_limit"])

@@ -74,12 +74,16 @@ def calibrate_file(
     dtype: str,
     fingerprint: list[int] | None = None,
     logger: logging.Logger | None = None,
+    raw_name: str | None = None,
 ) -> None:
     """Calibrate one raw bias into ``output``.
 
     Parameters
     ----------
     raw_path, output : str
+    raw_name : str, optional
+        What ``RAWFILE`` says: the raw frame's path relative to ``raw_dir`` (its file name
+        when not given).
     fingerprint : list of int, optional
         Size and modification time (ns) of the raw file when the run was planned: a file
         changed since then is not calibrated (the plan would not describe it).
@@ -107,7 +111,7 @@ def calibrate_file(
         if [status.st_size, status.st_mtime_ns] != list(fingerprint):
             raise FrameError(raw_path, "changed since this run was planned; run again")
     spec = LayoutSpec(**layout)
-    raw_name = os.path.basename(raw_path)
+    raw_name = raw_name or os.path.basename(raw_path)
     results = []
     with open_raw(raw_path) as raw:
         fits, digest = raw.fits, raw.digest

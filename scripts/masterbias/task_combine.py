@@ -18,7 +18,7 @@ from . import SOFTWARE
 from . import keywords as kw
 from .errors import FrameError
 
-__all__ = ["combine_files", "assemble_master", "master_header"]
+__all__ = ["combine_files", "assemble_master", "master_header", "duplicate_frames"]
 
 
 def _strip_exposure(header: fitsio.FITSHDR) -> fitsio.FITSHDR:
@@ -98,14 +98,33 @@ def master_header(first: fitsio.FITSHDR, settings, names, excluded, times) -> fi
     return header
 
 
-def _leave_out(names, headers, screening: dict | None, logger) -> dict[str, str]:
-    """Frames of one extension to leave out, name -> reason: flagged by their frame job
-    (CALFLAG), or outliers of the set by ``combine.reject_frames``."""
+def duplicate_frames(names: list[str], digests: list[str | None]) -> dict[str, str]:
+    """Frames made from the same raw bytes as one before them (a copy of a file under
+    another name), name -> reason: each raw frame is combined once, as the first of its
+    copies."""
+    first: dict[str, str] = {}
+    copies = {}
+    for name, digest in zip(names, digests, strict=True):
+        if digest is None:
+            continue
+        if digest in first:
+            copies[name] = (f"a copy: the same raw bytes as {first[digest]} "
+                            f"(SHA-256 {digest[:16]}...)")  # fmt: skip
+        else:
+            first[digest] = name
+    return copies
+
+
+def _leave_out(names, headers, screening: dict | None, logger, copies) -> dict[str, str]:
+    """Frames of one extension to leave out, name -> reason: ``copies`` of another frame,
+    flagged by their frame job (CALFLAG), or outliers of the set by
+    ``combine.reject_frames``."""
     from .screening import FrameMetrics, screen_frames
 
-    excluded = {name: f"unusable readout: {kw.CALFLAG.read(header)}"
-                for name, header in zip(names, headers, strict=True)
-                if kw.CALFLAG.read(header)}  # fmt: skip
+    excluded = dict(copies)
+    excluded.update({name: f"unusable readout: {kw.CALFLAG.read(header)}"
+                     for name, header in zip(names, headers, strict=True)
+                     if name not in excluded and kw.CALFLAG.read(header)})  # fmt: skip
     if screening is not None and screening["sigma"] is not None:
         metrics = [FrameMetrics.from_header(name, header)
                    for name, header in zip(names, headers, strict=True)
@@ -116,12 +135,12 @@ def _leave_out(names, headers, screening: dict | None, logger) -> dict[str, str]
     return excluded
 
 
-def _frame_rows(names, headers, excluded, combined, counts, pixels) -> list[dict]:
+def _frame_rows(names, headers, excluded, combined, counts, pixels, digests) -> list[dict]:
     """A row per frame of one extension: what its header says and what the combination
     did to it."""
     rows = []
     rejected = dict(zip(combined, counts, strict=True))
-    for name, header in zip(names, headers, strict=True):
+    for name, header, digest in zip(names, headers, digests, strict=True):
         levels = []
         while kw.OVSCLEV.read(header, len(levels) + 1) is not None:
             levels.append(kw.OVSCLEV.read(header, len(levels) + 1))
@@ -134,7 +153,7 @@ def _frame_rows(names, headers, excluded, combined, counts, pixels) -> list[dict
             "clipped_std_adu": kw.CALRMS.read(header),
             "gradient_adu": kw.CALGRAD.read(header),
             "blank_pixels": kw.CALBLANK.read(header),
-            "raw_sha256": kw.RAWSUM.read(header),
+            "raw_sha256": digest,
             "rejected_pixels": int(rejected[name]) if name in rejected else None,
             "rejected_fraction": float(rejected[name]) / pixels if name in rejected else None,
             "left_out": excluded.get(name),
@@ -195,6 +214,9 @@ def combine_files(
             images = [hdu.get_extname() or None for hdu in first
                       if hdu.get_exttype() == "IMAGE_HDU" and hdu.get_dims()]  # fmt: skip
             primary = first[0].read_header()
+        primaries = [_header(path, name, 0) for path, name in zip(literal, names, strict=True)]
+        digests = [kw.RAWSUM.read(header) for header in primaries]
+        copies = duplicate_frames(names, digests)
         mosaic = images[0] is not None
         if extensions is not None:
             images = [label for label in images if label in extensions]
@@ -208,7 +230,7 @@ def combine_files(
                 for label in images:
                     combined.append(_combine_one(
                         literal, names, frames, label, out, str(temporary), settings,
-                        combine, mem_limit, workers, logger,
+                        combine, mem_limit, workers, logger, primaries, digests, copies,
                     ))  # fmt: skip
     with atomic_output(record) as temporary:
         temporary.write_text(json.dumps({"extensions": combined}, indent=1))
@@ -243,8 +265,15 @@ def assemble_master(parts: list[str], records: list[str], output: str, record: s
     logger.info("wrote %s from %d parts", output, len(parts))
 
 
+def _header(path: str, name: str, ext) -> fitsio.FITSHDR:
+    try:
+        return fitsio.read_header(path, ext=ext)
+    except (OSError, ValueError) as err:
+        raise FrameError(name, f"cannot read the header of extension {ext}: {err}") from None
+
+
 def _combine_one(paths, names, frames, label, out, out_path, settings, combine, mem_limit,
-                 workers, logger) -> dict:  # fmt: skip
+                 workers, logger, primaries, digests, copies) -> dict:  # fmt: skip
     """Combine one extension (``label``; None for a single image) into ``out``, the open
     FITS of the file ``out_path``."""
     from .fitsfile import clean_header
@@ -252,13 +281,12 @@ def _combine_one(paths, names, frames, label, out, out_path, settings, combine, 
 
     ext = label if label is not None else 0
     where = f" [{label}]" if label is not None else ""
-    headers = []
-    for path, name in zip(paths, names, strict=True):
-        try:
-            headers.append(fitsio.read_header(path, ext=ext))
-        except (OSError, ValueError) as err:
-            raise FrameError(name, f"cannot read the header of extension {ext}: {err}") from None
-    excluded = _leave_out(names, headers, combine["reject_frames"], logger)
+    headers = (
+        primaries
+        if label is None
+        else [_header(path, name, ext) for path, name in zip(paths, names, strict=True)]
+    )
+    excluded = _leave_out(names, headers, combine["reject_frames"], logger, copies)
     kept = [index for index, name in enumerate(names) if name not in excluded]
     if not kept:
         reasons = "; ".join(f"{name}: {reason}" for name, reason in sorted(excluded.items()))
@@ -281,7 +309,8 @@ def _combine_one(paths, names, frames, label, out, out_path, settings, combine, 
     logger.info("rejected %d of %d values (%.4f %%)", outcome.rejected, total,
                 100.0 * outcome.rejected / total)  # fmt: skip
     pixels = outcome.shape[0] * outcome.shape[1]
-    rows = _frame_rows(names, headers, excluded, combined, outcome.rejected_per_frame, pixels)
+    rows = _frame_rows(names, headers, excluded, combined, outcome.rejected_per_frame, pixels,
+                       digests)  # fmt: skip
     noise = outcome.noise
     return {
         "extension": label or "",
