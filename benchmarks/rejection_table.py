@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "scripts"), str(REPO / "tests")]  # the package; tests/stacks.py
 
 from masterbias.combine import (  # noqa: E402
     CombineSettings,
@@ -26,7 +27,8 @@ from masterbias.combine import (  # noqa: E402
     reject_mask,
 )
 from masterbias.noise import AmplifierRegions, measure_noise  # noqa: E402
-from masterbias.synth import make_outlier_stack, score_rejection  # noqa: E402
+from masterbias.synth import make_outlier_stack  # noqa: E402
+from stacks import score_rejection  # noqa: E402
 
 MODES = {
     "ccdclip auto (default)": CombineSettings.default(),

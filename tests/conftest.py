@@ -91,46 +91,58 @@ class Workflow:
         return jobs
 
 
+#: The guide's rejection, in the first version's spelling (the default is ccdclip).
+GUIDE_CLIPPING = {"sigma_clip": {"low": 5, "high": 5}}
+
+
 def base_config(raw_dir: Path, camera: str = "small", **overrides) -> dict:
-    """A config for a synthetic camera of masterbias.synth."""
-    from masterbias.sections import parse_section
+    """A config for a synthetic camera of masterbias.synth: its clean overscan subtracted,
+    its light area kept, everything else the defaults."""
     from masterbias.synth import CAMERAS
 
     model = CAMERAS[camera]
-    shape = (model.rows, model.columns)
-    overscan = parse_section(model.overscan, shape)
     config = {
         "raw_dir": str(raw_dir),
         "out_dir": "results",
-        "overscan": {
-            "method": "median",
-            # skip the columns with leaked charge, as the guide does
-            "region": f"[{overscan.x1 + model.leak_columns}:{overscan.x2},*]",
-        },
+        "camera": None,
+        "overscan": {"method": "median", "region": model.clean_overscan},
         "trim": {"region": model.light},
-        "combine": {"method": "average", "sigma_clip": {"low": 5, "high": 5}},
     }
-    for key, value in overrides.items():
-        config[key] = value
+    config.update(overrides)
     return config
+
+
+def archive_config(raw_dir: Path, **overrides) -> dict:
+    """A config for an archive of the small camera (masterbias.synth.write_archive), one
+    master per observing night."""
+    return base_config(raw_dir, **{"group_by": ["night"], **overrides})
+
+
+def small_raw(folder: Path, n_bias=5, n_flat=1, n_light=1, seed=11, compress=False) -> Path:
+    """A night of the small camera written into ``folder``."""
+    from masterbias.synth import write_night
+
+    write_night(folder, "small", n_bias=n_bias, n_flat=n_flat, n_light=n_light, seed=seed,
+                compress=compress)  # fmt: skip
+    return folder
+
+
+def flow_in(folder: Path, config: dict) -> Workflow:
+    """A Workflow with ``config`` in a new working directory ``folder``."""
+    folder.mkdir(parents=True)
+    return Workflow(folder, config)
 
 
 @pytest.fixture
 def small_night(tmp_path):
     """Five small raw biases plus a flat and a light, uncompressed."""
-    from masterbias.synth import write_night
-
-    raw = tmp_path / "raw"
-    write_night(raw, "small", n_bias=5, n_flat=1, n_light=1, seed=11, compress=False)
-    return raw
+    return small_raw(tmp_path / "raw")
 
 
 @pytest.fixture
-def workflow(tmp_path, small_night):
+def flow(tmp_path, small_night):
     """A Workflow on the small night."""
-    work = tmp_path / "work"
-    work.mkdir()
-    return Workflow(work, base_config(small_night))
+    return flow_in(tmp_path / "work", base_config(small_night))
 
 
 @pytest.fixture

@@ -1,15 +1,17 @@
 """An observatory's archive: one verified master per observing night, and the history."""
 
 import csv
+import os
 
 import fitsio
 import numpy as np
 import pytest
 
-from conftest import Workflow
+from conftest import Workflow, archive_config
 from masterbias.config import default_config
 from masterbias.history import master_infos, previous_masters, write_history
 from masterbias.planning import plan_run
+from masterbias.products import group_slot, product
 from masterbias.synth import Change, NightSpec, write_archive
 from masterbias.task_calibrate import calibrate_file
 from masterbias.task_combine import combine_files
@@ -28,39 +30,36 @@ CHANGES = (
 PLANTED = {"2026-03-03": "read_noise", "2026-03-05": "structure", "2026-03-07": "level"}
 
 
-def archive_config(raw, **settings):
-    return {
-        "raw_dir": str(raw), "camera": None, "group_by": ["night"],
-        "overscan": {"method": "median", "region": "[68:80,*]"}, "trim": {"region": "[1:64,*]"},
-        **settings,
-    }  # fmt: skip
-
-
 def reduce_in_process(raw, out, config):
     """What the workflow's jobs do, in this process: calibrate, combine, compare, history."""
     from masterbias.history import compare_masters
     from masterbias.layout import LayoutSpec
 
-    config = default_config(**config, out_dir=str(out))
+    config = default_config(**{**config, "out_dir": str(out)})
     plan = plan_run(config)
     layout = LayoutSpec.from_config(config).to_params()
     for name, frame in plan.biases.items():
-        calibrate_file(frame.path, str(out / "calibrated" / name), layout, "all", "float32")
+        calibrate_file(frame.path, product(str(out), "calibrated", frame=name), layout, "all",
+                       "float32")  # fmt: skip
     records, masters = {}, {}
+
+    def path(kind, label, **values):
+        return product(str(out), kind, group=group_slot(label), **values)
+
     for label in plan.masters:
         group = plan.groups[label]
-        masters[label] = f"master_bias/{label}.fits"
-        records[label] = str(out / "qc" / "combine" / f"{label}.json")
+        masters[label] = os.path.relpath(path("master", label), out)
+        records[label] = path("combine_record", label)
         combine_files(
-            [str(out / "calibrated" / name) for name in group.frames],
+            [product(str(out), "calibrated", frame=name) for name in group.frames],
             {name: plan.biases[name].time.iso for name in group.frames},
-            str(out / masters[label]), records[label], config["combine"], 10**8,
+            path("master", label), records[label], config["combine"], 10**8,
         )  # fmt: skip
     infos = master_infos(plan)
     changes = {}
     for label, before in previous_masters(infos).items():
-        changes[label] = str(out / "qc" / "changes" / f"{label}.json")
-        compare_masters(str(out / masters[label]), str(out / masters[before]), changes[label])
+        changes[label] = path("changes", label)
+        compare_masters(path("master", label), path("master", before), changes[label])
     return write_history([i.to_json() for i in infos], records, changes, masters,
                          str(out / "calibrations.csv"))  # fmt: skip
 
@@ -144,14 +143,14 @@ def test_a_frame_without_a_usable_time_is_named_with_the_keywords_tried(tmp_path
     header.delete("DATE-OBS")
     fitsio.write(str(path), data, header=header, clobber=True)
     with pytest.raises(Exception, match="no usable time in DATE-OBS") as caught:
-        plan_run(default_config(**archive_config(raw), out_dir=str(tmp_path / "out")))
+        plan_run(default_config(**archive_config(raw, out_dir=str(tmp_path / "out"))))
     assert str(path) in str(caught.value) and "'exclude'" in str(caught.value)
 
 
 def test_without_a_longitude_nights_are_taken_in_ut_with_a_warning(tmp_path):
     raw = tmp_path / "raw"
     write_archive(raw, "small", NIGHTS[:2], CERRO_PACHON, seed=3, longitude_in_header=False)
-    plan = plan_run(default_config(**archive_config(raw), out_dir=str(tmp_path / "out")))
+    plan = plan_run(default_config(**archive_config(raw, out_dir=str(tmp_path / "out"))))
     assert any("their night is the UT date of (time - 12 h)" in note for note in plan.notes)
     # local 16:00 at -70.74 is 20:43 UT: taken in UT, afternoon and morning still meet
     assert plan.masters == ["2026-03-01", "2026-03-02"]

@@ -131,15 +131,14 @@ def test_equals_ccdproc_cast_to_float32(camera, median):
 
     model = CAMERAS[camera]
     raw = quantise(make_frame(model, make_truth(model, 5), np.random.default_rng(1)), "uint16")
-    overscan = parse_section(model.overscan, raw.shape)
+    region = model.clean_overscan
+    columns = parse_section(region, raw.shape).slices[1]
     light = parse_section(model.light, raw.shape)
-    first = overscan.x1 - 1 + model.leak_columns
     ccd = CCDData(raw, unit="adu")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = ccdproc.subtract_overscan(ccd, overscan=ccd[:, first:], median=median)
+        expected = ccdproc.subtract_overscan(ccd, overscan=ccd[:, columns], median=median)
         expected = ccdproc.trim_image(expected[light.slices])
-    region = f"[{first + 1}:{raw.shape[1]},*]"
     method = "median" if median else "mean"
     result = calibrate_frame(raw, spec(method, region, light.fits).resolve({}, raw.shape, "f"))
     if median:

@@ -9,7 +9,8 @@ import pytest
 from masterbias.combine import CombineSettings, combine_stack, reject_mask, sigma_clip_mask
 from masterbias.config import parse_memory
 from masterbias.errors import ConfigError, FrameError
-from masterbias.stacking import plan_bands, stack_and_combine, work_bytes_per_value
+from masterbias.stacking import plan_bands
+from stacks import stack_and_combine
 
 GUIDE = CombineSettings.default(method="average", reject="ccdproc", low=5.0, high=5.0)
 
@@ -147,7 +148,7 @@ def test_bands_of_any_height_equal_the_whole_image_bit_for_bit(tmp_path, setting
     stack[2, ::5, ::3] += 300.0
     paths = write_frames(tmp_path, stack)
     whole = combine_stack(stack, settings)
-    per_row = 9 * 23 * work_bytes_per_value(4)
+    per_row = plan_bands(9, (37, 23), 10**9, settings).row_bytes
     heights = set()
     for mem_limit, workers in [(per_row, 1), (per_row * 5, 2), (per_row * 7, 1), (10**9, 3)]:
         out = tmp_path / f"master_{mem_limit}_{workers}.fits"
@@ -259,8 +260,8 @@ def test_bad_memory_sizes_name_the_key(text):
 
 
 def test_band_plan_fits_the_limit_or_says_why_not():
-    plan = plan_bands(40, (4096, 4096), 512 * 10**6, workers=2)
+    plan = plan_bands(40, (4096, 4096), 512 * 10**6, GUIDE, workers=2)
     assert plan.band_bytes * plan.workers <= 512 * 10**6
     assert plan.bands[0] == (0, plan.band_rows) and plan.bands[-1][1] == 4096
     with pytest.raises(ConfigError, match="cannot hold one row of 40 frames"):
-        plan_bands(40, (4096, 4096), 1000)
+        plan_bands(40, (4096, 4096), 1000, GUIDE)

@@ -6,16 +6,9 @@ import sys
 import fitsio
 import pytest
 
-from conftest import REPO, Workflow, base_config
+from conftest import REPO
 
 pytestmark = pytest.mark.workflow
-
-
-@pytest.fixture
-def flow(tmp_path, small_night):
-    work = tmp_path / "work"
-    work.mkdir()
-    return Workflow(work, base_config(small_night))
 
 
 def message(flow, **changes):
@@ -119,7 +112,7 @@ def test_nested_settings_on_the_command_line(flow):
     done = flow.run("--config", "combine={method: median, min_frames: 4, reject_frames: null}")
     assert "Traceback" not in done.stderr
     header = fitsio.read_header(str(flow.master))
-    assert header["COMBMETH"] == "median" and header["REJECT"] == "ccdproc"
+    assert header["COMBMETH"] == "median" and header["REJECT"] == "ccdclip"
     text = flow.fail("--config", "combine={methd: median}")
     line = next(line for line in text.splitlines() if line.startswith("masterbias: "))
     assert "config key 'combine.methd': is not a known setting" in line

@@ -10,7 +10,7 @@ import fitsio
 import numpy as np
 import pytest
 
-from conftest import SNAKEMAKE, Workflow, base_config
+from conftest import SNAKEMAKE, Workflow, archive_config, base_config, flow_in
 from masterbias.config import default_config, load_config
 from masterbias.errors import ConfigError, FrameError
 from masterbias.planning import plan_run
@@ -19,16 +19,8 @@ from masterbias.synth import NightSpec, write_archive, write_mosaic_night, write
 CERRO_PACHON = -70.74
 
 
-def archive_config(raw, **settings):
-    return {
-        "raw_dir": str(raw), "camera": None, "group_by": ["night"],
-        "overscan": {"method": "median", "region": "[68:80,*]"}, "trim": {"region": "[1:64,*]"},
-        **settings,
-    }  # fmt: skip
-
-
 def plan_of(raw, tmp_path, **settings):
-    config = default_config(**archive_config(raw, **settings), out_dir=str(tmp_path / "out"))
+    config = default_config(**archive_config(raw, **settings, out_dir=str(tmp_path / "out")))
     return plan_run(config)
 
 
@@ -42,23 +34,17 @@ def rewrite_header(path, **cards):
     fitsio.write(str(path), data, header=header, clobber=True)
 
 
-def in_flow(tmp_path, config, name="work"):
-    work = tmp_path / name
-    work.mkdir()
-    return Workflow(work, config)
-
-
 @pytest.mark.workflow
 def test_copies_of_a_raw_frame_are_combined_once_and_said(tmp_path):
     raw = tmp_path / "raw"
     frames = write_night(raw, "small", n_bias=5, n_flat=0, n_light=0, seed=8, compress=False)
-    reference = in_flow(tmp_path, base_config(raw), "reference")
+    reference = flow_in(tmp_path / "reference", base_config(raw))
     reference.run()
     # a copy beside the original and another in a second folder, both sorting after it
     shutil.copy(frames[1], raw / "small.0002_copy.fits")
     (raw / "zz").mkdir()
     shutil.copy(frames[1], raw / "zz" / "small.0002.fits")
-    flow = in_flow(tmp_path, base_config(raw))
+    flow = flow_in(tmp_path / "work", base_config(raw))
     done = flow.run()
     header = fitsio.read_header(str(flow.master))
     assert header["NCOMBINE"] == 5
@@ -82,7 +68,7 @@ def test_products_of_frames_and_nights_that_are_gone_are_removed(tmp_path):
     raw = tmp_path / "raw"
     nights = [NightSpec(f"2026-04-0{day}", afternoon=4, morning=0) for day in (1, 2, 3)]
     written = write_archive(raw, "small", nights, CERRO_PACHON, seed=4)
-    flow = in_flow(tmp_path, archive_config(raw))
+    flow = flow_in(tmp_path / "work", archive_config(raw))
     flow.run()
     out = flow.results
     calibrated = out / "calibrated"
@@ -116,7 +102,7 @@ def test_products_of_frames_and_nights_that_are_gone_are_removed(tmp_path):
 def test_a_dry_run_lists_what_would_be_removed_and_removes_nothing(tmp_path):
     raw = tmp_path / "raw"
     frames = write_night(raw, "small", n_bias=4, n_flat=0, n_light=0, seed=8, compress=False)
-    flow = in_flow(tmp_path, base_config(raw))
+    flow = flow_in(tmp_path / "work", base_config(raw))
     flow.run()
     frames[0].unlink()
     done = flow.run("--dry-run")
@@ -202,7 +188,7 @@ def test_a_night_of_one_frame_with_min_frames_one(tmp_path):
     raw = tmp_path / "raw"
     nights = [NightSpec("2026-08-01", afternoon=1, morning=0), NightSpec("2026-08-02")]
     write_archive(raw, "small", nights, CERRO_PACHON, seed=9)
-    flow = in_flow(tmp_path, archive_config(raw, combine={"min_frames": 1}))
+    flow = flow_in(tmp_path / "work", archive_config(raw, combine={"min_frames": 1}))
     flow.run()
     master = flow.results / "master_bias" / "2026-08-01.fits"
     calibrated = flow.results / "calibrated" / "20260801" / "bias_001.fits"
@@ -215,7 +201,7 @@ def test_a_night_of_one_frame_with_min_frames_one(tmp_path):
 def test_the_memory_check_uses_the_output_type_before_any_frame_job(tmp_path):
     raw = tmp_path / "raw"
     write_night(raw, "strip", n_bias=40, n_flat=0, n_light=0, seed=2, compress=False)
-    config = base_config(raw, camera="strip", combine={"mem_limit": "6MB"},
+    config = base_config(raw, camera="strip", combine={"mem_limit": "3.5MB"},
                          out_dir=str(tmp_path / "out"))  # fmt: skip
     plan_run(default_config(**config))  # float32: a row of 40 frames fits
     config["output_dtype"] = "float64"
@@ -233,14 +219,14 @@ def test_mosaic_extensions_in_another_order_are_matched_by_name(tmp_path):
                               "overscan": "header:BIASSECA"},
                              {"name": "B", "light": "header:DATASECB",
                               "overscan": "header:BIASSECB"}]}  # fmt: skip
-    reference = in_flow(tmp_path, config, "reference")
+    reference = flow_in(tmp_path / "reference", config)
     reference.run()
     with fitsio.FITS(str(paths[1])) as fits:
         hdus = [(hdu.read(), hdu.read_header(), hdu.get_extname()) for hdu in fits]
     with fitsio.FITS(str(paths[1]), "rw", clobber=True) as fits:
         for data, header, name in [hdus[0], *reversed(hdus[1:])]:
             fits.write(data, header=header, extname=name or None)
-    flow = in_flow(tmp_path, config)
+    flow = flow_in(tmp_path / "work", config)
     flow.run()
     with fitsio.FITS(str(flow.master)) as new, fitsio.FITS(str(reference.master)) as old:
         assert [hdu.get_extname() for hdu in new] == [hdu.get_extname() for hdu in old]
@@ -253,7 +239,7 @@ def test_a_second_run_on_one_out_dir_is_refused_whatever_its_folder(tmp_path):
     raw = tmp_path / "raw"
     write_night(raw, "small", n_bias=12, n_flat=0, n_light=0, seed=21, compress=False)
     out = tmp_path / "shared-out"
-    first, second = (in_flow(tmp_path, base_config(raw, out_dir=str(out)), name)
+    first, second = (flow_in(tmp_path / name, base_config(raw, out_dir=str(out)))
                      for name in ("a", "b"))  # fmt: skip
     same = Workflow(first.directory, first.config)
     command = SNAKEMAKE + ["--snakefile", str(first.snakefile), "--directory",
@@ -276,6 +262,6 @@ def test_a_second_run_on_one_out_dir_is_refused_whatever_its_folder(tmp_path):
     finally:
         assert running.wait(timeout=300) == 0
     assert second.planned_jobs() == {}
-    reference = in_flow(tmp_path, base_config(raw), "alone")
+    reference = flow_in(tmp_path / "alone", base_config(raw))
     reference.run("--cores", "1")
     assert (out / "master_bias.fits").read_bytes() == reference.master.read_bytes()

@@ -11,29 +11,22 @@ import fitsio
 import numpy as np
 import pytest
 
-from conftest import SNAKEMAKE, Workflow, base_config
-from masterbias.synth import NightSpec, write_archive, write_night
+from conftest import SNAKEMAKE, archive_config, base_config, flow_in, small_raw
+from masterbias.synth import NightSpec, write_archive
 
 pytestmark = pytest.mark.workflow
 
 
 def night(tmp_path, n_bias=12):
-    raw = tmp_path / "raw"
-    write_night(raw, "small", n_bias=n_bias, n_flat=0, n_light=0, seed=21, compress=False)
-    return raw
-
-
-def flow_in(folder, raw, **overrides):
-    folder.mkdir(parents=True)
-    return Workflow(folder, base_config(raw, **overrides))
+    return small_raw(tmp_path / "raw", n_bias=n_bias, n_flat=0, n_light=0, seed=21)
 
 
 def test_sigkill_mid_run_then_rerun_incomplete_gives_the_same_master(tmp_path):
     raw = night(tmp_path)
-    reference = flow_in(tmp_path / "reference", raw)
+    reference = flow_in(tmp_path / "reference", base_config(raw))
     reference.run("--cores", "1")
 
-    flow = flow_in(tmp_path / "killed", raw)
+    flow = flow_in(tmp_path / "killed", base_config(raw))
     command = SNAKEMAKE + [
         "--snakefile", str(flow.snakefile), "--directory", str(flow.directory),
         "--configfile", str(flow.config_path), "--cores", "1",
@@ -64,7 +57,7 @@ def test_sigkill_mid_run_then_rerun_incomplete_gives_the_same_master(tmp_path):
 
 def test_repeated_runs_give_the_same_master(tmp_path):
     raw = night(tmp_path, n_bias=5)
-    flow = flow_in(tmp_path / "w", raw)
+    flow = flow_in(tmp_path / "w", base_config(raw))
     flow.run()
     first = flow.master.read_bytes()
     flow.run("--forceall")
@@ -88,7 +81,7 @@ def small_disk(tmp_path):
 
 def test_a_full_disk_ends_with_a_clear_error_and_no_partial_products(tmp_path, small_disk):
     raw = night(tmp_path, n_bias=12)
-    flow = flow_in(tmp_path / "w", raw, out_dir=str(small_disk / "out"))
+    flow = flow_in(tmp_path / "w", base_config(raw, out_dir=str(small_disk / "out")))
     text = flow.fail("--keep-going")
     lines = [line for line in text.splitlines() if line.startswith("masterbias: ")]
     assert lines, text[-3000:]
@@ -104,7 +97,7 @@ def test_a_full_disk_ends_with_a_clear_error_and_no_partial_products(tmp_path, s
 def test_a_read_only_out_dir_stops_before_any_job(tmp_path, small_disk):
     raw = night(tmp_path, n_bias=3)
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    flow = flow_in(tmp_path / "w", raw, out_dir=str(small_disk / "out"))
+    flow = flow_in(tmp_path / "w", base_config(raw, out_dir=str(small_disk / "out")))
     text = flow.fail()
     line = next(line for line in text.splitlines() if line.startswith("masterbias: "))
     assert "config key 'out_dir'" in line and "Read-only file system" in line
@@ -183,9 +176,9 @@ def test_sigterm_at_any_moment_stops_the_run_and_it_resumes_to_the_same_masters(
     raw = tmp_path / "raw"
     nights = [NightSpec(f"2026-09-0{day}", afternoon=2, morning=1) for day in range(1, 5)]
     write_archive(raw, "small", nights, -70.74, seed=12)
-    reference = flow_in(tmp_path / "reference", raw, group_by=["night"])
+    reference = flow_in(tmp_path / "reference", archive_config(raw))
     reference.run()
-    flow = flow_in(tmp_path / "stopped", raw, group_by=["night"])
+    flow = flow_in(tmp_path / "stopped", archive_config(raw))
     stops, pending = [], list(MOMENTS)
     for _ in range(3 * len(MOMENTS)):
         if not pending:

@@ -45,14 +45,14 @@ def test_pair_noise_recovers_the_planted_read_noise(tmp_path):
         assert float(row["rejected_fraction"]) < 1e-3
 
 
-def test_workflow_writes_the_qc_tables(workflow):
-    workflow.run()
-    rows = list(csv.DictReader(open(workflow.results / "qc" / "frames.csv")))
+def test_workflow_writes_the_qc_tables(flow):
+    flow.run()
+    rows = list(csv.DictReader(open(flow.results / "qc" / "frames.csv")))
     assert len(rows) == 5
     fractions = [float(row["rejected_fraction"]) for row in rows]
     assert all(0 <= f < 0.1 for f in fractions)
-    night = next(csv.DictReader(open(workflow.results / "qc" / "night.csv")))
-    assert night["read_noise_adu"] == str(fitsio.read_header(str(workflow.master))["RDNOISE1"])
+    night = next(csv.DictReader(open(flow.results / "qc" / "night.csv")))
+    assert night["read_noise_adu"] == str(fitsio.read_header(str(flow.master))["RDNOISE1"])
     # the small camera's read noise is 4 ADU; calibration adds the noise of the per-row
     # overscan median (13 columns) and the digitisation
     assert 3.8 < float(night["read_noise_adu"]) < 4.8

@@ -14,8 +14,9 @@ from masterbias.errors import ConfigError
 from masterbias.noise import AmplifierRegions, difference_noise, measure_noise
 from masterbias.rejection import clip_with_spread, minmax_mask, pooled_row_spread
 from masterbias.sections import parse_section
-from masterbias.stacking import stack_and_combine
-from masterbias.synth import make_outlier_stack, score_rejection
+from masterbias.stacking import plan_bands
+from masterbias.synth import make_outlier_stack
+from stacks import score_rejection, stack_and_combine
 
 DEFAULT = CombineSettings.default()
 WHOLE = AmplifierRegions(("1",), (parse_section("[1:400,1:500]", (500, 400)),))
@@ -209,7 +210,8 @@ def test_bands_of_any_height_give_the_same_master(tmp_path, settings):
         fitsio.write(str(path), case.stack[index], header=header)
         paths.append(str(path))
     results = []
-    for mem_limit, workers in [(7 * 23 * 18, 1), (7 * 23 * 18 * 5, 2), (10**9, 1)]:
+    row = plan_bands(7, (37, 23), 10**9, settings).row_bytes
+    for mem_limit, workers in [(row, 1), (row * 5, 2), (10**9, 1)]:
         out = tmp_path / f"m{mem_limit}.fits"
         stack_and_combine(paths, out, settings, mem_limit, workers, fitsio.FITSHDR())
         with fitsio.FITS(str(out)) as fits:
@@ -239,9 +241,7 @@ def test_the_workflow_rejects_a_cosmic_ray_by_default(tmp_path, small_night):
 
     work = tmp_path / "work"
     work.mkdir()
-    config = base_config(small_night)
-    del config["combine"]["sigma_clip"]  # the default rejection
-    flow = Workflow(work, config)
+    flow = Workflow(work, base_config(small_night))  # the default rejection
     flow.run()
     with fitsio.FITS(str(flow.master)) as fits:
         master, head = fits[0].read(), fits[0].read_header()

@@ -96,10 +96,10 @@ def report_items(html: str) -> dict:
 
 
 @pytest.mark.workflow
-def test_the_report_holds_every_figure_and_chromium_renders_it(workflow, tmp_path):
+def test_the_report_holds_every_figure_and_chromium_renders_it(flow, tmp_path):
     browser = chromium()
-    workflow.run()
-    folder = workflow.results / "qc" / "figures"
+    flow.run()
+    folder = flow.results / "qc" / "figures"
     for name in FIGURES.values():
         png = folder / name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
@@ -107,8 +107,8 @@ def test_the_report_holds_every_figure_and_chromium_renders_it(workflow, tmp_pat
         assert pixels.shape[0] >= 400 and pixels.shape[1] >= 700, name
         assert pixels[..., :3].std() > 0.05, f"{name} looks blank"
 
-    report = workflow.directory / "report.html"
-    workflow.run("--report", str(report))
+    report = flow.directory / "report.html"
+    flow.run("--report", str(report))
     html = report.read_text()
     items = report_items(html)
     for name in FIGURES.values():

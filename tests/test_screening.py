@@ -60,7 +60,7 @@ def test_a_light_leak_and_a_noisy_frame_are_left_out(tmp_path):
     log = (flow.results / "logs" / "combine_biases.log").read_text()
     assert "left out b3.fits" in log and "left out b5.fits" in log
 
-    flow.config["combine"]["reject_frames"] = None  # the user keeps every frame
+    flow.config["combine"] = {"reject_frames": None}  # the user keeps every frame
     flow.write_config()
     flow.run()
     assert fitsio.read_header(str(flow.master))["NCOMBINE"] == 8

@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from conftest import REPO, Workflow, base_config, folder_digest
-from masterbias.synth import NightSpec, write_archive, write_night
+from conftest import REPO, Workflow, base_config, folder_digest, small_raw
+from masterbias.synth import NightSpec, write_archive
 
 pytestmark = pytest.mark.slurm
 
@@ -84,9 +84,7 @@ def job_states(job_id, cluster):
 
 @pytest.fixture
 def night(tmp_path):
-    raw = tmp_path / "raw"
-    write_night(raw, "small", n_bias=5, n_flat=1, n_light=0, seed=8, compress=True)
-    return raw
+    return small_raw(tmp_path / "raw", n_light=0, seed=8, compress=True)
 
 
 def test_the_workflow_runs_under_slurm_and_gives_the_local_master(

@@ -29,6 +29,12 @@ AUTO_TOUCHED = 5e-5
 #: The guide's clipping threshold, what ``'auto'`` means for ``ccdproc``.
 GUIDE_SIGMAS = 5.0
 
+#: Working memory per pixel of a band, whatever the number of frames: the band's results
+#: (the master's four planes, the half-split difference) and the float64 sums and counts
+#: they are made from (measured: 51-114 B for the algorithms of
+#: :meth:`CombineSettings.work_bytes_per_value`).
+WORK_BYTES_PER_PIXEL = 128
+
 
 def auto_threshold(count: int) -> float:
     """The ``'auto'`` threshold of ``ccdclip`` and ``avsigclip`` for ``count`` frames.
@@ -80,6 +86,22 @@ class CombineSettings(Settings):
     @property
     def needs_noise_model(self) -> bool:
         return self.reject == "ccdclip" and self.read_noise is None
+
+    def work_bytes_per_value(self, itemsize: int) -> int:
+        """Working memory per stacked value (one frame, one pixel) while a band is
+        combined, for frames stored with ``itemsize`` bytes a pixel: the stack itself and
+        two masks; a copy with the frames on the last axis and float64 deviations for the
+        guide's clipping; twice that for the medians of the ``median`` method (their
+        masked medians); the sort order of ``minmax``.  tests/test_memory.py holds the
+        combine to it; the measured peaks, float32 frames: 5 B (ccdclip, avsigclip), 11.5
+        (minmax), 15.5 (ccdproc), 26 (median)."""
+        if self.method == "median":
+            return 2 * itemsize + 16 + 2
+        if self.reject == "ccdproc":
+            return 2 * itemsize + 8 + 2
+        if self.reject == "minmax":
+            return itemsize + 8 + 2
+        return itemsize + 2
 
     def for_frames(self, count: int) -> CombineSettings:
         """These settings for a stack of ``count`` frames: ``'auto'`` thresholds as

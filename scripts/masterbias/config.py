@@ -19,7 +19,7 @@ from .errors import ConfigError
 __all__ = [
     "Settings",
     "SCHEMA",
-    "CAMERAS",
+    "PRESETS",
     "load_config",
     "check_config",
     "default_config",
@@ -29,9 +29,9 @@ __all__ = [
 ]
 
 _CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-#: The schema and the camera presets of this checkout.
+#: The schema and the folder of camera presets of this checkout.
 SCHEMA = _CONFIG_DIR / "schema.yaml"
-CAMERAS = _CONFIG_DIR / "cameras"
+PRESETS = _CONFIG_DIR / "cameras"
 
 
 @functools.cache
@@ -231,7 +231,7 @@ def _translate_first_version(config: dict) -> None:
     combine["reject"] = {"algorithm": "ccdproc", "low": clip["low"], "high": clip["high"]}
 
 
-def load_config(config: dict, schema: str | Path = SCHEMA, cameras: str | Path = CAMERAS) -> dict:
+def load_config(config: dict, schema: str | Path = SCHEMA, cameras: str | Path = PRESETS) -> dict:
     """The one reading of a workflow configuration.
 
     Checks the configuration against the schema, puts its camera preset underneath it (key

@@ -28,7 +28,6 @@ __all__ = [
     "HeaderCache",
     "SelectionRule",
     "find_raw_files",
-    "read_frames",
 ]
 
 RAW_SUFFIXES = tuple(
@@ -244,12 +243,6 @@ class HeaderCache:
         self.changed = False
 
 
-def read_frames(raw_dir: str, relpaths: list[str], cache: HeaderCache) -> list[RawFrame]:
-    """Frames for ``relpaths`` under ``raw_dir``, reading only the headers the cache does
-    not know."""
-    return [cache.frame(raw_dir, relpath) for relpath in relpaths]
-
-
 def _normalise(value):
     if isinstance(value, str):
         return value.strip().casefold()
@@ -301,6 +294,3 @@ class SelectionRule:
             elif _normalise(value) not in accepted:
                 return f"{keyword} = {value!r}"
         return None
-
-    def select(self, frames: list[RawFrame]) -> list[RawFrame]:
-        return [frame for frame in frames if self.why_not(frame) is None]

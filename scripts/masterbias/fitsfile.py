@@ -25,13 +25,14 @@ import numpy as np
 from isal import igzip, isal_zlib
 
 from .errors import FrameError, OutputError
-from .rawfile import is_structural
+from .rawfile import BLOCK, image_shape, is_structural
 
 __all__ = [
     "RawFile",
     "open_raw",
     "cfitsio_paths",
-    "master_data_hdus",
+    "image_hdus",
+    "data_hdus",
     "calibrated_name",
     "fits_text",
     "clean_header",
@@ -39,8 +40,6 @@ __all__ = [
     "atomic_output",
     "check_fits_complete",
 ]
-
-BLOCK = 2880
 
 COMPRESSION_SUFFIXES = (".gz", ".fz")
 
@@ -167,12 +166,21 @@ def open_raw(path: str | os.PathLike):
         yield RawFile(fits, digest)
 
 
-def master_data_hdus(fits: fitsio.FITS) -> list:
-    """The data HDUs of a master: its image, or each extension's (not the planes beside)."""
+def image_hdus(fits: fitsio.FITS) -> list:
+    """The HDUs of an open file that hold a 2-D image
+    (:func:`masterbias.rawfile.image_shape`), in file order."""
+    return [hdu for hdu in fits if hdu.get_exttype() == "IMAGE_HDU"
+            and image_shape(hdu.get_dims()[::-1]) is not None]  # fmt: skip
+
+
+def data_hdus(fits: fitsio.FITS) -> list:
+    """The data HDUs of a product (a calibrated frame or a master): its image, or each
+    extension's of a mosaic, not the planes of a master beside them."""
     from .keywords import Planes
 
-    return [hdu for hdu in fits if hdu.get_exttype() == "IMAGE_HDU" and hdu.get_dims()
-            and not Planes.is_plane(hdu.get_extname())]  # fmt: skip
+    images = image_hdus(fits)
+    return [images[position] for position in
+            Planes.data_of([hdu.get_extname() or None for hdu in images])]  # fmt: skip
 
 
 def read_image(path: str | os.PathLike, hdu: int) -> np.ndarray:

@@ -28,15 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .stats import MAD_TO_STD
+from .stats import MEDIAN_ERROR, OUTLIER_SIGMAS, robust_std
 
 __all__ = [
     "HISTORY_COLUMNS", "MasterInfo", "master_infos", "previous_masters", "compare_masters",
     "series_flags", "write_history",
 ]  # fmt: skip
-
-#: Changes beyond this many sigma are flagged.
-SIGMAS = 5.0
 
 HISTORY_COLUMNS = [
     "group", "master", "n_frames", "first_obs", "last_obs", "valid_from", "valid_to",
@@ -129,7 +126,7 @@ def compare_masters(current: str, previous: str, output: str, logger=None) -> di
     import fitsio
 
     from . import keywords as kw
-    from .fitsfile import atomic_output, cfitsio_paths, master_data_hdus
+    from .fitsfile import atomic_output, cfitsio_paths, data_hdus
     from .noise import AmplifierRegions
     from .verification import stand_out
 
@@ -137,7 +134,7 @@ def compare_masters(current: str, previous: str, output: str, logger=None) -> di
     extensions = []
     with cfitsio_paths([current, previous]) as (now, before):
         with fitsio.FITS(now) as new, fitsio.FITS(before) as old:
-            for hdu in master_data_hdus(new):
+            for hdu in data_hdus(new):
                 ext = hdu.get_extname() or 0
                 header = hdu.read_header()
                 if ext and ext not in old:
@@ -176,18 +173,18 @@ def _robust_step(values: list[float]) -> float:
     fewer than four values)."""
     if len(values) < 4:
         return 0.0
-    steps = np.diff(np.asarray(values, dtype=np.float64))
-    return float(np.median(np.abs(steps - np.median(steps))) * MAD_TO_STD)
+    return robust_std(np.diff(np.asarray(values, dtype=np.float64)))
 
 
 def _changed(values: list[float], errors: list[float]) -> list[bool]:
     """Whether each value of a series moved from the one before by more than
-    :data:`SIGMAS` of the errors of both and the series' night-to-night scatter."""
+    :data:`masterbias.stats.OUTLIER_SIGMAS` of the errors of both and the series'
+    night-to-night scatter."""
     scatter = _robust_step(values)
     changed = [False]
     for index in range(1, len(values)):
         allowed = max(float(np.hypot(errors[index], errors[index - 1])), scatter)
-        changed.append(abs(values[index] - values[index - 1]) > SIGMAS * allowed)
+        changed.append(abs(values[index] - values[index - 1]) > OUTLIER_SIGMAS * allowed)
     return changed
 
 
@@ -203,11 +200,11 @@ def amplifier_measurements(record: dict) -> dict[tuple, dict]:
             levels = [row["overscan_levels_adu"][index] for row in used
                       if len(row["overscan_levels_adu"]) > index]  # fmt: skip
             level = float(np.median(levels)) if levels else float("nan")
-            level_error = (1.2533 * float(np.median(np.abs(np.array(levels) - level))) * MAD_TO_STD
-                           / np.sqrt(len(levels)) if levels else 0.0)  # fmt: skip
+            level_error = (MEDIAN_ERROR * robust_std(levels) / np.sqrt(len(levels))
+                           if levels else 0.0)  # fmt: skip
             found[(extension["extension"], check["amplifier"])] = {
                 "read_noise": check["read_noise"],
-                "read_noise_error": 1.2533 * spread / np.sqrt(max(len(pairs), 1)),
+                "read_noise_error": MEDIAN_ERROR * spread / np.sqrt(max(len(pairs), 1)),
                 "level": level,
                 "level_error": level_error,
                 "noise": check["noise"],

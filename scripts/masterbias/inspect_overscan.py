@@ -24,13 +24,12 @@ import numpy as np
 from .fitsfile import read_image
 from .rawfile import read_raw_header
 from .sections import Section, parse_section
-from .stats import robust_std
+from .stats import MEDIAN_ERROR, OUTLIER_SIGMAS, robust_std
 
 __all__ = ["OverscanProfile", "profile_overscan", "main"]
 
-#: A column is off the plateau when it is this many standard errors of a column level
-#: away, and at least MIN_OFFSET_ADU (so that perfectly quiet data do not flag 0.01 ADU).
-SIGMAS = 5.0
+#: A column is off the plateau when it is OUTLIER_SIGMAS standard errors of a column level
+#: away, and at least this much (so that perfectly quiet data do not flag 0.01 ADU).
 MIN_OFFSET_ADU = 0.5
 
 
@@ -91,7 +90,7 @@ def profile_overscan(images: list[np.ndarray], region: Section) -> OverscanProfi
     noise = robust_std(pixels)
     count = region.shape[0] * len(images)
     # the median of n values scatters about 1.25 sigma / sqrt(n)
-    tolerance = max(SIGMAS * 1.2533 * noise / np.sqrt(count), MIN_OFFSET_ADU)
+    tolerance = max(OUTLIER_SIGMAS * MEDIAN_ERROR * noise / np.sqrt(count), MIN_OFFSET_ADU)
     far_half = levels[len(levels) // 2 :]
     plateau = float(np.median(far_half))
     off = np.abs(levels - plateau) > tolerance

@@ -181,8 +181,18 @@ class Planes:
             return cls(None, *cls.PLANES)
         return cls(label, *(f"{label}_{plane}" for plane in cls.PLANES))
 
+    @property
+    def names(self) -> tuple[str, str, str]:
+        return self.uncertainty, self.mask, self.rejected
+
     @classmethod
-    def is_plane(cls, extname: str) -> bool:
-        """Whether an HDU of a master is a plane beside the data (not the data)."""
-        name = extname.upper()
-        return any(name == plane or name.endswith(f"_{plane}") for plane in cls.PLANES)
+    def data_of(cls, labels: list[str | None]) -> list[int]:
+        """Positions of the data among the images of a product, ``labels`` their names in
+        file order (None for the primary HDU's): each data image is followed by its planes
+        in a master, and by none in a calibrated frame."""
+        data, planes = [], ()
+        for position, label in enumerate(labels):
+            if label not in planes:
+                data.append(position)
+                planes = cls.of(label).names
+        return data

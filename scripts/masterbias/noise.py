@@ -148,8 +148,13 @@ def measure_noise(
 
     futures = []
     current, read = None, None
-    with ThreadPoolExecutor(max(1, workers)) as pool:
+    workers = max(1, workers)
+    with ThreadPoolExecutor(workers) as pool:
         for first in firsts:
+            # a pair is read while the workers measure others, never further ahead: the
+            # grids in memory are those of the pairs being measured
+            if len(futures) >= workers:
+                futures[-workers].result()
             # consecutive pairs share a frame: it is read once
             previous = current if read == first else read_grid(first, rows, columns)
             current, read = read_grid(first + 1, rows, columns), first + 1

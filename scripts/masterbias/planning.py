@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .discovery import HeaderCache, RawFrame, SelectionRule, find_raw_files, keyword_name
 from .errors import ConfigError, FrameError
-from .rawfile import choose_images
+from .rawfile import choose_images, is_mosaic
 
 __all__ = [
     "Group",
@@ -235,7 +235,7 @@ def _check_extensions(frames: list[RawFrame], extensions, group: str) -> tuple[E
                 f"{odd}; name the extensions to use with 'extensions', or leave the file out "
                 "with 'exclude'",
             )
-    mosaic = len(frames[0].header.images) > 1
+    mosaic = is_mosaic(len(frames[0].header.images))
     result = []
     for label in order:
         by_shape: dict[tuple, list[str]] = {}
@@ -451,7 +451,7 @@ def _check_layouts(plan: Plan, config: dict) -> None:
 
     spec = LayoutSpec.from_config(config)
     for frame in plan.biases.values():
-        mosaic = len(frame.header.images) > 1
+        mosaic = is_mosaic(len(frame.header.images))
         for image in chosen_images(frame, config["extensions"]):
             where = f"{frame.path} [{image.label}]" if mosaic else frame.path
             spec.resolve(frame.header.hdu_keywords(image), image.shape, where)
@@ -461,6 +461,7 @@ def _check_combination(plan: Plan, config: dict) -> None:
     """Settings of the combination that cannot work with the groups as they are."""
     import numpy as np
 
+    from .combine import CombineSettings
     from .layout import LayoutSpec
     from .stacking import plan_bands
 
@@ -470,6 +471,7 @@ def _check_combination(plan: Plan, config: dict) -> None:
     mem_limit = config["combine"]["mem_limit"]
     # the combine stacks the calibrated frames as they are stored
     itemsize = np.dtype(config["output_dtype"]).itemsize
+    settings = CombineSettings.from_config(config["combine"])
     for label in plan.masters:
         group = plan.groups[label]
         count = len(group.frames)
@@ -483,7 +485,7 @@ def _check_combination(plan: Plan, config: dict) -> None:
         frame = plan.biases[group.frames[0]]
         for image in chosen_images(frame, config["extensions"]):
             layout = spec.resolve(frame.header.hdu_keywords(image), image.shape, frame.path)
-            plan_bands(count, layout.output_shape, mem_limit, itemsize=itemsize)
+            plan_bands(count, layout.output_shape, mem_limit, settings, itemsize=itemsize)
 
 
 def _nothing_selected(rule: SelectionRule, frames: list[RawFrame], raw_dir: Path) -> str:

@@ -24,8 +24,8 @@ from pathlib import Path
 from .errors import FrameError
 
 __all__ = [
-    "BLOCK", "ImageHDU", "RawHeader", "read_raw_header", "is_structural", "image_labels",
-    "choose_images",
+    "BLOCK", "ImageHDU", "RawHeader", "read_raw_header", "is_structural", "image_shape",
+    "is_mosaic", "image_labels", "choose_images",
 ]  # fmt: skip
 
 BLOCK = 2880
@@ -46,6 +46,23 @@ _STRUCTURAL_PREFIXES = ("NAXIS", "ZNAXIS", "ZTILE", "ZNAME", "ZVAL", "TTYPE", "T
 
 #: HDUs read at most: a header that claims more is not a camera's file.
 MAX_HDUS = 1000
+
+
+def image_shape(naxes) -> tuple[int, int] | None:
+    """The numpy shape ``(rows, columns)`` of the 2-D image of an HDU whose axes are
+    ``naxes`` (NAXIS1, NAXIS2, ... as the header has them), or None when it holds none: an
+    image has two axes, or more of length 1, none of them empty."""
+    naxes = tuple(naxes)
+    if len(naxes) < 2 or min(naxes) <= 0 or any(size != 1 for size in naxes[2:]):
+        return None
+    return naxes[1], naxes[0]
+
+
+def is_mosaic(images: int) -> bool:
+    """Whether a raw file with this many images is a mosaic's: its products then hold one
+    HDU per image, named after it, behind an empty primary HDU (a single image is in the
+    primary HDU of its products)."""
+    return images > 1
 
 
 def is_structural(name: str) -> bool:
@@ -303,12 +320,7 @@ class _Structure:
     @property
     def image_shape(self) -> tuple[int, int] | None:
         """numpy shape of the 2-D image this HDU holds, or None."""
-        dims = self.image_dims if self.image_dims is not None else self.dims
-        if len(dims) < 2 or min(dims) <= 0:
-            return None
-        if len(dims) > 2 and any(size != 1 for size in dims[2:]):
-            return None
-        return dims[1], dims[0]
+        return image_shape(self.image_dims if self.image_dims is not None else self.dims)
 
 
 def _gzip_size(path) -> int | None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .stats import MAD_TO_STD
+from .stats import MAD_TO_STD, OUTLIER_SIGMAS
 
 __all__ = ["clip_with_spread", "pooled_row_spread", "minmax_mask"]
 
@@ -154,7 +154,7 @@ def pooled_row_spread(stack: np.ndarray, labels: np.ndarray) -> np.ndarray:
             if usable.size:
                 # the MAD finds the core; the rms of the core (within 5 of its sigmas)
                 # measures it with half the scatter of the MAD
-                core = usable[usable <= 5.0 * np.median(usable) * MAD_TO_STD]
+                core = usable[usable <= OUTLIER_SIGMAS * np.median(usable) * MAD_TO_STD]
                 spread[row, columns] = np.sqrt(np.mean(core**2))
     return spread
 

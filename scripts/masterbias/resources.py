@@ -1,7 +1,8 @@
 """What each job asks the scheduler for: memory, threads, run time.
 
 One model of each job's memory, stated here: the interpreter with numpy, fitsio and dask
-(:data:`PROCESS_MB`, measured by ``tests/test_memory.py``) plus what the job holds.  The
+(:data:`PROCESS_MB`, which ``tests/test_memory.py`` holds a job process to) plus what the
+job holds.  The
 combine is given ``combine.mem_limit`` on top of that and takes its working memory from
 what it was given (``mem_mb`` - :data:`PROCESS_MB`), so a changed limit alone reruns
 nothing: the master is the same for any limit.

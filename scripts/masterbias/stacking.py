@@ -12,39 +12,24 @@ height gives the same master, bit for bit.
 
 from __future__ import annotations
 
-import errno
 import os
 import threading
 import time
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import fitsio
 import numpy as np
 
 from . import keywords as kw
-from .combine import CombineSettings, combine_stack
+from .combine import WORK_BYTES_PER_PIXEL, CombineSettings, combine_stack
 from .errors import ConfigError, FrameError
-from .fitsfile import atomic_output, cfitsio_paths, check_fits_complete
 from .keywords import Planes
 from .noise import AmplifierRegions, NoiseModel, measure_noise
+from .rawio import read_at, write_at
 from .verification import NoiseHistogram, master_statistics, verify
 
-__all__ = ["BandPlan", "CombinedExtension", "plan_bands", "combine_extension",
-           "stack_and_combine"]  # fmt: skip
-
-
-#: Bytes of working memory per stacked value (one frame, one pixel) while a band is
-#: combined, for any algorithm: the float32 stack as read (4), a copy of it with the frames
-#: on the last axis for the medians (4), one float64 array of the stack's size (their
-#: absolute deviations: 8) and two boolean masks (2 x 1).  The default rejection and the
-#: average need the stack and the masks only, with a few arrays of one frame's size.  A
-#: float64 input stack needs more; calibrated frames are float32 unless output_dtype says
-#: otherwise.  tests/test_memory.py measures the peak against this model.
-def work_bytes_per_value(itemsize: int = 4) -> int:
-    """Working bytes per stacked value for frames stored with ``itemsize`` bytes a pixel."""
-    return 2 * itemsize + 8 + 2 * 1
+__all__ = ["BandPlan", "CombinedExtension", "plan_bands", "combine_extension"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +45,10 @@ class BandPlan:
         Rows per band (the last band may be shorter).
     workers : int
         Bands combined at the same time.
+    row_bytes : int
+        Working memory of one row of a band (all frames), by the model of
+        :meth:`masterbias.combine.CombineSettings.work_bytes_per_value` and
+        :data:`masterbias.combine.WORK_BYTES_PER_PIXEL`.
     """
 
     rows: int
@@ -67,7 +56,7 @@ class BandPlan:
     n_frames: int
     band_rows: int
     workers: int
-    itemsize: int = 4
+    row_bytes: int
 
     @property
     def bands(self) -> list[tuple[int, int]]:
@@ -79,9 +68,8 @@ class BandPlan:
 
     @property
     def band_bytes(self) -> int:
-        """Working memory of one band, by the model of :func:`work_bytes_per_value`."""
-        per_value = work_bytes_per_value(self.itemsize)
-        return self.n_frames * self.band_rows * self.columns * per_value
+        """Working memory of one band."""
+        return self.band_rows * self.row_bytes
 
     def describe(self) -> str:
         return (
@@ -93,7 +81,7 @@ class BandPlan:
 
 #: Preferred working set of one band.  Bands much larger than the CPU caches only add page
 #: faults, and many small bands keep every worker busy; the memory limit is a ceiling.
-PREFERRED_BAND_BYTES = 32 * 2**20
+PREFERRED_BAND_BYTES = 16 * 2**20
 
 #: ... but at least this many rows where the limit allows: every band reads every frame,
 #: so with many frames thin bands mean many small reads (16 rows: 160 frames of 2048
@@ -102,9 +90,16 @@ PREFERRED_MIN_ROWS = 16
 
 
 def plan_bands(
-    n_frames: int, shape: tuple[int, int], mem_limit: int, workers: int = 1, itemsize: int = 4
+    n_frames: int,
+    shape: tuple[int, int],
+    mem_limit: int,
+    settings: CombineSettings,
+    workers: int = 1,
+    itemsize: int = 4,
 ) -> BandPlan:
-    """Choose the band height so that ``workers`` bands fit in ``mem_limit`` bytes.
+    """Choose the band height so that ``workers`` bands of ``n_frames`` frames stored
+    with ``itemsize`` bytes a pixel, combined with ``settings``, fit in ``mem_limit``
+    bytes.
 
     Bands are no larger than about :data:`PREFERRED_BAND_BYTES` of working memory (but at
     least :data:`PREFERRED_MIN_ROWS` rows when the limit allows), which is
@@ -116,7 +111,8 @@ def plan_bands(
         If even a single row per band does not fit.
     """
     rows, columns = shape
-    per_row = n_frames * columns * work_bytes_per_value(itemsize)
+    per_value = settings.work_bytes_per_value(itemsize)
+    per_row = columns * (n_frames * per_value + WORK_BYTES_PER_PIXEL)
     workers = max(1, min(workers, rows))
     band_rows = mem_limit // (per_row * workers)
     if band_rows < 1 and workers > 1:
@@ -129,7 +125,7 @@ def plan_bands(
         )
     preferred = max(PREFERRED_MIN_ROWS, PREFERRED_BAND_BYTES // per_row)
     band_rows = min(band_rows, preferred, rows)
-    return BandPlan(rows, columns, n_frames, band_rows, workers, itemsize)
+    return BandPlan(rows, columns, n_frames, band_rows, workers, per_row)
 
 
 @dataclass(frozen=True)
@@ -194,11 +190,24 @@ class StoredImage:
                              f"{size}, its image at byte {end}")  # fmt: skip
         return image
 
+    def row_offset(self, row: int) -> int:
+        """Byte offset of the first pixel of ``row``."""
+        return self.offset + row * self.shape[1] * self.dtype.itemsize
+
     def grid(self, rows: slice, columns: slice) -> np.ndarray:
-        """The image at a regular grid of pixels (for the noise model), native order."""
-        # mapped, so that only the pages of the grid's rows are read
-        pixels = np.memmap(self.path, self.dtype, "r", self.offset, self.shape)
-        return pixels[rows, columns].astype(self.dtype.newbyteorder("="))
+        """The image at a regular grid of pixels (for the noise model), native order: only
+        the grid's rows are read."""
+        numbers = range(*rows.indices(self.shape[0]))
+        row = np.empty(self.shape[1], dtype=self.dtype)
+        grid = np.empty((len(numbers), len(row[columns])), dtype=self.dtype.newbyteorder("="))
+        descriptor = os.open(self.path, os.O_RDONLY)
+        try:
+            for index, number in enumerate(numbers):
+                read_at(descriptor, row, self.row_offset(number), self.path)
+                grid[index] = row[columns]
+        finally:
+            os.close(descriptor)
+        return grid
 
 
 class OpenFrames:
@@ -206,8 +215,8 @@ class OpenFrames:
 
     A band reads a few rows of every frame, and a run has bands x frames reads: each file
     is opened once (at most ``keep_open`` of them; frames beyond that are opened for each
-    read) and its rows read with ``os.preadv``, which releases the GIL while the other
-    threads combine.  ``close()`` closes them all.
+    read) and its rows read with :func:`masterbias.rawio.read_at`, which releases the GIL
+    while the other threads combine.  ``close()`` closes them all.
     """
 
     def __init__(self, images: list[StoredImage], ext, keep_open: int):
@@ -223,19 +232,15 @@ class OpenFrames:
         """Fill ``out`` (rows of the stored dtype) with frame ``index``'s rows from
         ``first_row`` on."""
         image = self.images[index]
-        start = image.offset + first_row * image.shape[1] * image.dtype.itemsize
-        buffer = memoryview(out).cast("B")
+        start = image.row_offset(first_row)
         if index < len(self._descriptors):
-            count = os.preadv(self._descriptors[index], [buffer], start)
-        else:
-            descriptor = os.open(image.path, os.O_RDONLY)
-            try:
-                count = os.preadv(descriptor, [buffer], start)
-            finally:
-                os.close(descriptor)
-        if count != out.nbytes:
-            raise FrameError(image.path, f"extension {self.ext} is truncated: "
-                             f"{count} of {out.nbytes} bytes at offset {start}")  # fmt: skip
+            read_at(self._descriptors[index], out, start, image.path)
+            return
+        descriptor = os.open(image.path, os.O_RDONLY)
+        try:
+            read_at(descriptor, out, start, image.path)
+        finally:
+            os.close(descriptor)
 
     def close(self) -> None:
         for descriptor in self._descriptors:
@@ -307,9 +312,9 @@ class _BandWriter:
     """Writes bands of the four planes straight into the master's file.
 
     The HDUs are created (their data units zero-filled) and flushed by fitsio first; each
-    band is then cast to the planes' big-endian types and written with ``os.pwritev`` at
-    its place in each data unit, both without the GIL, so that bands are written while
-    others are combined.  ``close()`` closes the file.
+    band is then cast to the planes' big-endian types and written at its place in each data
+    unit (:func:`masterbias.rawio.write_at`), both without the GIL, so that bands are
+    written while others are combined.  ``close()`` closes the file.
     """
 
     def __init__(self, path: str, places: list[tuple[int, np.dtype]], columns: int):
@@ -323,9 +328,7 @@ class _BandWriter:
         for (offset, dtype), values in zip(self.places, planes, strict=True):
             stored = values.astype(dtype)
             start = offset + first_row * self.columns * dtype.itemsize
-            count = os.pwritev(self._descriptor, [memoryview(stored).cast("B")], start)
-            if count != stored.nbytes:
-                raise OSError(errno.EIO, f"wrote {count} of {stored.nbytes} bytes", self.path)
+            write_at(self._descriptor, stored, start, self.path)
 
     def close(self) -> None:
         os.close(self._descriptor)
@@ -412,7 +415,7 @@ def combine_extension(
         if image.dtype != dtype:
             raise FrameError(name, f"calibrated image{which} holds {image.dtype.name} but "
                              f"{names[0]}'s holds {dtype.name}; calibrate them alike")  # fmt: skip
-    plan = plan_bands(len(paths), shape, mem_limit, workers, dtype.itemsize)
+    plan = plan_bands(len(paths), shape, mem_limit, settings, workers, dtype.itemsize)
     log = log or (lambda line: None)
     log(plan.describe())
     clock = time.perf_counter()
@@ -511,25 +514,3 @@ def _verify(hdu, regions, noise, tally, frames, workers) -> list:
     for line in failed:
         kw.put_history_hdu(hdu, f"verification failed: {line}")
     return results
-
-
-def stack_and_combine(
-    paths: list[str],
-    output: str | Path,
-    settings: CombineSettings,
-    mem_limit: int,
-    workers: int,
-    header: fitsio.FITSHDR,
-    log=None,
-) -> CombinedExtension:
-    """Combine the primary images of calibrated frames into a master bias FITS, written
-    atomically: the data in the primary HDU, then ``UNCERT``, ``MASK``, ``REJECTED``
-    (:func:`combine_extension`)."""
-    if not paths:
-        raise ValueError("no calibrated frames to combine")
-    with cfitsio_paths(paths) as literal:
-        with atomic_output(output, check=check_fits_complete) as temporary:
-            with fitsio.FITS(str(temporary), "rw", clobber=True) as out:
-                return combine_extension(literal, paths, 0, out, str(temporary),
-                                         Planes.of(None), header, settings, mem_limit,
-                                         workers, log)  # fmt: skip

@@ -5,13 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "MAD_TO_STD", "SAMPLE_PIXELS", "CLIP_SIGMAS", "robust_std", "clipped_std", "sample_grid",
-    "light_statistics",
+    "MAD_TO_STD", "MEDIAN_ERROR", "SAMPLE_PIXELS", "OUTLIER_SIGMAS", "robust_std",
+    "clipped_std", "sample_grid", "light_statistics",
 ]  # fmt: skip
 
 #: Ratio of the standard deviation to the median absolute deviation for a normal
 #: distribution, 1 / Phi^-1(3/4); the same constant astropy's mad_std uses.
 MAD_TO_STD = 1.482602218505602
+
+#: The standard error of the median of n Gaussian values is this times sigma / sqrt(n):
+#: sqrt(pi / 2).
+MEDIAN_ERROR = 1.2533
 
 #: Robust statistics use a regular grid of about this many pixels: the median and the MAD
 #: of a quarter of a million values are good to a fraction of a percent, and a 4k frame
@@ -19,9 +23,10 @@ MAD_TO_STD = 1.482602218505602
 SAMPLE_PIXELS = 250_000
 
 
-#: Values beyond this many robust sigmas (cosmic rays, hot pixels, flickering pixels) are
-#: left out of a clipped standard deviation; a Gaussian loses 6e-7 of its values there.
-CLIP_SIGMAS = 5.0
+#: What stands out: a value beyond this many sigmas of its noise (a cosmic ray, a hot
+#: pixel, a bad column, a change of the detector); a Gaussian has 6e-7 of its values there.
+#: The clipped statistics leave them out, the verification and the history count them.
+OUTLIER_SIGMAS = 5.0
 
 
 def robust_std(values: np.ndarray) -> float:
@@ -35,14 +40,14 @@ def robust_std(values: np.ndarray) -> float:
 
 
 def clipped_std(values: np.ndarray) -> float:
-    """The noise of ``values``: their standard deviation within :data:`CLIP_SIGMAS` robust
-    sigmas of their median.
+    """The noise of ``values``: their standard deviation within :data:`OUTLIER_SIGMAS`
+    robust sigmas of their median.
 
-    The robust sigma (1.4826 MAD) only finds the core; the standard deviation of the core
-    measures it, with the digitisation of integer data in it and not quantised (the MAD
-    of integer values is a multiple of 1/2).  When half the values or more are equal (the
-    MAD is 0), the plain standard deviation finds the core instead.  Non-finite values
-    are left out.
+    The robust sigma (:func:`robust_std`) only finds the core; the standard deviation of
+    the core (within :data:`OUTLIER_SIGMAS` robust sigmas) measures it, with the
+    digitisation of integer data in it and not quantised (the MAD of integer values is a
+    multiple of 1/2).  When half the values or more are equal (the MAD is 0), the plain
+    standard deviation finds the core instead.  Non-finite values are left out.
     """
     values = np.asarray(values, dtype=np.float64).ravel()
     values = values[np.isfinite(values)]
@@ -51,7 +56,7 @@ def clipped_std(values: np.ndarray) -> float:
     center = np.median(values)
     deviation = np.abs(values - center)
     spread = np.median(deviation) * MAD_TO_STD or np.std(values)
-    return float(np.std(values[deviation <= CLIP_SIGMAS * spread]))
+    return float(np.std(values[deviation <= OUTLIER_SIGMAS * spread]))
 
 
 def sample_grid(shape: tuple[int, int]) -> tuple[slice, slice]:

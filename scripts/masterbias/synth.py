@@ -28,7 +28,7 @@ __all__ = [
     "CameraModel", "CAMERAS", "BiasTruth", "make_truth", "make_frame", "write_night",
     "Change", "NightSpec", "write_archive", "MOSAICS", "MosaicModel", "decam_ccd",
     "write_mosaic_night",
-    "OutlierStack", "make_outlier_stack", "RejectionScore", "score_rejection",
+    "OutlierStack", "make_outlier_stack",
 ]  # fmt: skip
 
 
@@ -77,6 +77,13 @@ class CameraModel:
     hot_pixels: int = 40
     dtype: str = "uint16"
     extra_header: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def clean_overscan(self) -> str:
+        """The overscan columns after those with leaked charge, as a FITS section: what the
+        guide subtracts."""
+        overscan = parse_section(self.overscan, (self.rows, self.columns))
+        return f"[{overscan.x1 + self.leak_columns}:{overscan.x2},*]"
 
 
 CAMERAS = {
@@ -646,45 +653,6 @@ def make_outlier_stack(
     first = np.ascontiguousarray(np.moveaxis(stack, -1, 0))  # frames first
     planted = np.ascontiguousarray(np.moveaxis(planted, -1, 0))
     return OutlierStack(first, truth, planted, float(np.sqrt(sigma**2 + 1.0 / 12.0)))
-
-
-@dataclass(frozen=True)
-class RejectionScore:
-    """How a rejection did on an :class:`OutlierStack`.
-
-    Attributes
-    ----------
-    false_fraction : float
-        Good values rejected / good values.
-    touched_fraction : float
-        Clean pixels (no outlier planted) with at least one value rejected / clean pixels.
-    missed : int
-        Planted outliers kept.
-    planted : int
-    noise_ratio : float
-        Standard deviation of (master - truth) over sigma / sqrt(frames): 1 is ideal.
-    """
-
-    false_fraction: float
-    touched_fraction: float
-    missed: int
-    planted: int
-    noise_ratio: float
-
-
-def score_rejection(case: OutlierStack, rejected: np.ndarray, master: np.ndarray) -> RejectionScore:
-    """Score a rejection mask and the master made with it against the truth."""
-    good = ~case.planted
-    frames = case.stack.shape[0]
-    residual = np.asarray(master, dtype=np.float64) - case.truth
-    clean = ~case.planted.any(axis=0)
-    return RejectionScore(
-        false_fraction=float((rejected & good).sum() / good.sum()),
-        touched_fraction=float((rejected.any(axis=0) & clean).sum() / clean.sum()),
-        missed=int((case.planted & ~rejected).sum()),
-        planted=int(case.planted.sum()),
-        noise_ratio=float(np.std(residual) / (case.sigma / np.sqrt(frames))),
-    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -61,11 +61,6 @@ def _blank_pixels(data: np.ndarray, header) -> np.ndarray | None:
     return data == value
 
 
-def _image_hdus(fits) -> list:
-    return [hdu for hdu in fits if hdu.get_exttype() == "IMAGE_HDU" and len(hdu.get_dims()) >= 2
-            and min(hdu.get_dims()) > 0]  # fmt: skip
-
-
 def calibrate_file(
     raw_path: str,
     output: str,
@@ -99,10 +94,10 @@ def calibrate_file(
     one.  Each image's header records what was done; an ``OVERSCAN`` table lists the
     level subtracted from every row.
     """
-    from .fitsfile import atomic_output, check_fits_complete, open_raw
+    from .fitsfile import atomic_output, check_fits_complete, image_hdus, open_raw
     from .headers import frame_header
     from .layout import LayoutSpec
-    from .rawfile import choose_images, image_labels
+    from .rawfile import choose_images, image_labels, is_mosaic
 
     logger = logger or logging.getLogger(__name__)
     logger.info("%s: calibrating %s -> %s", SOFTWARE, raw_path, output)
@@ -116,13 +111,13 @@ def calibrate_file(
     with open_raw(raw_path) as raw:
         fits, digest = raw.fits, raw.digest
         primary = fits[0].read_header()
-        images = _image_hdus(fits)
+        images = image_hdus(fits)
         if not images:
             raise FrameError(raw_path, "holds no 2-D image in any HDU")
         labels = image_labels([(hdu.get_extnum(), hdu.get_extname(), hdu.get_extver() or None)
                                for hdu in images])  # fmt: skip
         chosen = choose_images(labels, [hdu.get_extnum() for hdu in images], extensions, raw_path)
-        mosaic = len(images) > 1
+        mosaic = is_mosaic(len(images))
         with atomic_output(output, check=check_fits_complete) as temporary:
             with fitsio.FITS(str(temporary), "rw", clobber=True) as out:
                 if mosaic:

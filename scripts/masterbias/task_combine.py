@@ -200,7 +200,7 @@ def combine_files(
         The record.
     """
     from .combine import CombineSettings
-    from .fitsfile import atomic_output, cfitsio_paths, check_fits_complete, clean_header
+    from .fitsfile import atomic_output, cfitsio_paths, check_fits_complete, clean_header, data_hdus
 
     logger = logger or logging.getLogger(__name__)
     names = list(frames)
@@ -211,8 +211,7 @@ def combine_files(
     combined = []
     with cfitsio_paths(paths) as literal:
         with fitsio.FITS(literal[0]) as first:
-            images = [hdu.get_extname() or None for hdu in first
-                      if hdu.get_exttype() == "IMAGE_HDU" and hdu.get_dims()]  # fmt: skip
+            images = [hdu.get_extname() or None for hdu in data_hdus(first)]
             primary = first[0].read_header()
         primaries = [_header(path, name, 0) for path, name in zip(literal, names, strict=True)]
         digests = [kw.RAWSUM.read(header) for header in primaries]

@@ -19,7 +19,7 @@ import fitsio
 import numpy as np
 
 from . import keywords as kw
-from .fitsfile import atomic_output, cfitsio_paths, master_data_hdus, read_image
+from .fitsfile import atomic_output, cfitsio_paths, data_hdus, read_image
 
 __all__ = ["FRAME_FIGURES", "MASTER_FIGURES", "FIGURES", "frame_times", "draw_frame_figures",
            "draw_master_figures"]  # fmt: skip
@@ -160,7 +160,7 @@ def draw_frame_figures(
     save = _saver(outputs, logger or logging.getLogger(__name__))
     shown = os.path.basename(calibrated)
     with cfitsio_paths([calibrated]) as (literal,), fitsio.FITS(literal) as fits:
-        first = master_data_hdus(fits)[0]
+        first = data_hdus(fits)[0]
         label = first.get_extname()
         image = first.read()
     title = f"{shown} [{label}]" if label else shown
@@ -207,7 +207,7 @@ def draw_master_figures(
     save("overscan_rows", figures.overscan_along_rows(levels))
     # one image in memory at a time
     with cfitsio_paths([master]) as (literal,), fitsio.FITS(literal) as fits:
-        labels = [hdu.get_extname() for hdu in master_data_hdus(fits)]
+        labels = [hdu.get_extname() for hdu in data_hdus(fits)]
         if labels[0]:  # a mosaic
             tiles = _mosaic(fits, labels, "data", "mean")
             save("master", figures.mosaic_view(tiles, f"master bias, {len(labels)} extensions"))

@@ -26,15 +26,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .stats import MAD_TO_STD, clipped_std
+from .stats import MAD_TO_STD, MEDIAN_ERROR, OUTLIER_SIGMAS, clipped_std, robust_std
 
 __all__ = [
     "NoiseHistogram", "Verification", "master_statistics", "verify", "StandOut",
-    "stand_out", "SIGMAS", "NOISE_TOLERANCE", "REJECTED_TOLERANCE", "PATCH",
+    "stand_out", "NOISE_TOLERANCE", "REJECTED_TOLERANCE", "PATCH",
 ]  # fmt: skip
-
-#: What stands out: beyond this many sigma of its own noise.
-SIGMAS = 5.0
 
 #: A master's noise may exceed read noise / sqrt(N) by this factor.
 NOISE_TOLERANCE = 1.10
@@ -90,7 +87,7 @@ def _clipped_std_of_counts(counts: np.ndarray) -> float:
     mad = deviation[order][np.searchsorted(np.cumsum(counts[order]), total / 2)]
     width = _EDGES[1] - _EDGES[0]
     spread = max(mad * MAD_TO_STD, width)
-    kept = deviation <= 5.0 * spread
+    kept = deviation <= OUTLIER_SIGMAS * spread
     weights = counts * kept
     mean = np.sum(weights * centres) / weights.sum()
     variance = np.sum(weights * (centres - mean) ** 2) / weights.sum() - width**2 / 12.0
@@ -168,7 +165,7 @@ def verify(amplifier, frames, read_noise, ratio, statistics, rejected_fraction) 
 @dataclass(frozen=True)
 class StandOut:
     """What stands out of an image (a master, or the difference of two) by more than
-    :data:`SIGMAS` of its own noise.
+    :data:`masterbias.stats.OUTLIER_SIGMAS` of its own noise.
 
     Attributes
     ----------
@@ -193,15 +190,15 @@ class StandOut:
 
 
 def _outliers(values: np.ndarray, floor: float) -> int:
-    """How many of ``values`` (a profile of medians) lie beyond :data:`SIGMAS` of their
-    spread from their median; the spread is the larger of their own robust spread and
-    ``floor`` (their noise if the image were white noise)."""
+    """How many of ``values`` (a profile of medians) lie beyond ``OUTLIER_SIGMAS`` of
+    their spread from their median; the spread is the larger of their own robust spread
+    and ``floor`` (their noise if the image were white noise)."""
     values = values[np.isfinite(values)]
     if values.size < 3:
         return 0
     centre = np.median(values)
-    spread = max(np.median(np.abs(values - centre)) * MAD_TO_STD, floor)
-    return int(np.count_nonzero(np.abs(values - centre) > SIGMAS * spread))
+    spread = max(robust_std(values), floor)
+    return int(np.count_nonzero(np.abs(values - centre) > OUTLIER_SIGMAS * spread))
 
 
 #: Rows read at a time (a multiple of PATCH): the statistics do not depend on how the
@@ -225,14 +222,14 @@ def _block_statistics(block: np.ndarray, centre: float, noise: float) -> _Block:
     median = np.nanmedian if np.isnan(block).any() else np.median
     with np.errstate(invalid="ignore"):
         distance = np.abs(block - centre)
-        near = distance <= SIGMAS * noise
+        near = distance <= OUTLIER_SIGMAS * noise
         tall, wide = block.shape[0] // PATCH, block.shape[1] // PATCH
         patches = np.zeros(0)
         if tall and wide:
             tiles = block[: tall * PATCH, : wide * PATCH].reshape(tall, PATCH, wide, PATCH)
             patches = median(tiles.transpose(0, 2, 1, 3).reshape(tall * wide, -1), axis=1)
         return _Block(
-            pixels=int(np.count_nonzero(distance > SIGMAS * noise)),  # NaN: neither
+            pixels=int(np.count_nonzero(distance > OUTLIER_SIGMAS * noise)),  # NaN: neither
             kept_sum=float(block[near].sum()),
             kept_count=int(np.count_nonzero(near)),
             row_medians=median(block, axis=1),
@@ -248,13 +245,13 @@ def stand_out(
     """Pixels, columns, rows and patches of an image that stand out, and the mean of the
     rest, reading the image in blocks of :data:`CHUNK_ROWS` rows.
 
-    A pixel stands out when it lies more than :data:`SIGMAS` x ``noise`` from the median
-    (``noise``: the clipped std of the image when not given; both from a regular grid of
-    its pixels).  A column, a row or a patch stands out when its median (for a column, the
-    median of its blocks' medians) lies beyond :data:`SIGMAS` of the spread of such
-    medians, taken as the larger of their robust spread and their noise if the image were
-    white: a few pixels hit by a cosmic ray move no median; a bad column, a row or a patch
-    does.
+    A pixel stands out when it lies more than ``OUTLIER_SIGMAS`` (:mod:`masterbias.stats`)
+    x ``noise`` from the median (``noise``: the clipped std of the image when not given;
+    both from a regular grid of its pixels).  A column, a row or a patch stands out when
+    its median (for a column, the median of its blocks' medians) lies beyond
+    ``OUTLIER_SIGMAS`` of the spread of such medians, taken as the larger of their robust
+    spread and their noise if the image were white: a few pixels hit by a cosmic ray move
+    no median; a bad column, a row or a patch does.
 
     Parameters
     ----------
@@ -289,8 +286,8 @@ def stand_out(
     with np.errstate(invalid="ignore"):
         columns_profile = np.nanmedian(np.array([b.column_medians for b in blocks]), axis=0)
     kept = sum(b.kept_count for b in blocks)
-    # a median of n values has the noise of 1.2533 sigma / sqrt(n); a median of block
-    # medians about 1.6 sigma / sqrt(n)
+    # a median of n values has the noise of MEDIAN_ERROR sigma / sqrt(n); a median of
+    # block medians about 1.6 sigma / sqrt(n)
     return StandOut(
         noise=float(noise),
         centre=centre,
@@ -298,10 +295,11 @@ def stand_out(
         pixels=sum(b.pixels for b in blocks),
         columns=_outliers(columns_profile, 1.6 * noise / np.sqrt(rows)),
         rows=_outliers(
-            np.concatenate([b.row_medians for b in blocks]), 1.2533 * noise / np.sqrt(columns)
+            np.concatenate([b.row_medians for b in blocks]),
+            MEDIAN_ERROR * noise / np.sqrt(columns),
         ),
         patches=_outliers(
-            np.concatenate([b.patch_medians for b in blocks]), 1.2533 * noise / PATCH
+            np.concatenate([b.patch_medians for b in blocks]), MEDIAN_ERROR * noise / PATCH
         ),
     )
 
