@@ -20,4 +20,5 @@ report: "report/workflow.rst"
 rule all:
     default_target: True
     input:
-        guarded_products,
+        all_products,
+        chosen_figures,

@@ -19,6 +19,7 @@ rule combine_biases:
     params:
         frames=frame_times,
         combine=COMBINE,
+        seal=group_seal_param,
         code=script_digest("combine_biases.py"),
     script:
         "../scripts/combine_biases.py"
@@ -69,6 +70,7 @@ rule assemble_master:
     resources:
         mem_mb=RESOURCES.assemble_mem_mb,
     params:
+        seal=group_seal_param,
         code=script_digest("assemble_master.py"),
     script:
         "../scripts/assemble_master.py"

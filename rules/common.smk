@@ -1,3 +1,4 @@
+import csv
 import json
 import os
 import re
@@ -21,11 +22,13 @@ sys.path.insert(0, str(SCRIPTS))
 from masterbias.codehash import code_digest
 from masterbias.config import load_config
 from masterbias.errors import MasterBiasError
-from masterbias.history import master_infos, previous_masters
+from masterbias.fitsfile import write_if_changed
+from masterbias.history import master_infos, previous_masters, series
 from masterbias.layout import LayoutSpec
 from masterbias.planning import plan_run
 from masterbias.products import WILDCARD_CONSTRAINTS, group_label, group_slot, product
 from masterbias.resources import job_resources
+from masterbias.seals import SEAL_INDEX, SealIndex, group_seal
 from masterbias.task_figures import FIGURES
 from masterbias.task_qc import frame_facts
 from masterbias.task_summary import summary_rows
@@ -47,8 +50,13 @@ if workflow.is_main_process:
 
 OUT = config["out_dir"].rstrip("/")
 RESOURCES = job_resources(PLAN, config)
-# the layout as configured; each job resolves it against its frame's header
-LAYOUT = LayoutSpec.from_config(config).to_params()
+# what every frame job is told besides its own frame (each resolves the layout against
+# its frame's header)
+FRAME_CONFIG = {
+    "layout": LayoutSpec.from_config(config).to_params(),
+    "extensions": config["extensions"],
+    "dtype": config["output_dtype"],
+}
 # what the history knows of every group, and the master before each in its series
 INFOS = master_infos(PLAN)
 PREVIOUS = previous_masters(INFOS)
@@ -90,11 +98,6 @@ def master_slots():
     return [group_slot(label) for label in PLAN.masters]
 
 
-def compared_slots():
-    """The {group} of every master that has one before it in its series."""
-    return [group_slot(label) for label in sorted(PREVIOUS)]
-
-
 def master_relpaths():
     """Group label -> its master's path relative to out_dir."""
     return {
@@ -105,8 +108,11 @@ def master_relpaths():
 
 def slots_pattern(whole):
     """The {group} of the masters made by one job (``whole``), or of those combined in
-    parts and assembled (masterbias.planning.Group.parts)."""
+    parts and assembled (masterbias.planning.Group.parts): the general pattern when that
+    is every master, a list of them only when some masters are split and some not."""
     slots = [slot for slot, parts in PARTS.items() if (len(parts) == 1) == whole]
+    if len(slots) == len(PARTS):
+        return WILDCARD_CONSTRAINTS["group"]
     return "(" + "|".join(re.escape(slot) for slot in slots) + ")" if slots else "(?!)"
 
 
@@ -142,22 +148,42 @@ def raw_frame(wildcards):
 
 
 def frame_settings(wildcards):
-    """What a frame job is told, as JSON: the layout, extensions and output type, the raw
-    frame's path under raw_dir (its RAWFILE), and its size and modification time (ns), so
-    that a frame replaced by other content reruns even when its modification time went
-    back (cp -p, rsync -a, tar x).
+    """What a frame job is told, as JSON: FRAME_CONFIG, the raw frame's path under
+    raw_dir (its RAWFILE), and its size and modification time (ns), so that a frame
+    replaced by other content reruns even when its modification time went back (cp -p,
+    rsync -a, tar x).
     """
     frame = PLAN.biases[wildcards.frame]
     return json.dumps(
-        {
-            "layout": LAYOUT,
-            "extensions": config["extensions"],
-            "dtype": config["output_dtype"],
-            "fingerprint": list(frame.stamp),
-            "name": frame.relpath,
-        },
+        {**FRAME_CONFIG, "fingerprint": list(frame.stamp), "name": frame.relpath},
         sort_keys=True,
     )
+
+
+#: The jobs whose code makes a group's products.
+GROUP_SCRIPTS = ("calibrate_frame.py", "combine_biases.py", "assemble_master.py")
+
+
+def seal_of(label):
+    """The seal of a group (masterbias.seals): its frames, the settings and code of the
+    jobs that make its products."""
+    frames = [
+        [name, frame.relpath, list(frame.stamp), frame.time.iso]
+        for name, frame in (
+            (name, PLAN.biases[name]) for name in PLAN.groups[label].frames
+        )
+    ]
+    settings = {
+        "frame": FRAME_CONFIG,
+        "combine": COMBINE,
+        "parts": PARTS[group_slot(label)],
+        "code": [script_digest(script) for script in GROUP_SCRIPTS],
+    }
+    return group_seal(frames, settings)
+
+
+def group_seal_param(wildcards):
+    return seal_of(group_label(wildcards.group))
 
 
 def job_command(script):
@@ -168,10 +194,6 @@ def job_command(script):
     )
     python = "python" if under_conda else sys.executable
     return f"{shlex.quote(python)} {shlex.quote(str(SCRIPTS / script))}"
-
-
-def previous_master(wildcards):
-    return path("master", group=group_slot(PREVIOUS[group_label(wildcards.group)]))
 
 
 def shown_calibrated(wildcards):
@@ -188,18 +210,121 @@ def shown_raw_hdu(wildcards):
     return PLAN.biases[group_of(wildcards).frames[0]].header.images[0].index
 
 
-def guarded_products(wildcards):
-    """What `all` asks for, once this run may write to out_dir (rules/run.smk)."""
+def forced():
+    """Whether this run was told to redo jobs whatever they were made from (--forceall,
+    --forcerun, --until, ...): then no group stands as it is."""
+    settings = workflow.dag_settings
+    return bool(
+        settings.forceall
+        or settings.forcerun
+        or settings.forcetargets
+        or settings.until
+        or settings.omit_from
+    )
+
+
+SEALED = []
+
+
+def sealed_groups():
+    """The groups whose products stand as they are (masterbias.seals): left out of the
+    graph of jobs. Decided once, in the main process, when the graph is built."""
+    if not SEALED:
+        found = set()
+        if workflow.is_main_process and not forced():
+            index = SealIndex(os.path.join(OUT, SEAL_INDEX))
+            records = {
+                label: path("combine_record", group=group_slot(label))
+                for label in PLAN.masters
+            }
+            found = {label for label, record in records.items()
+                     if index.sealed(record, seal_of(label))}  # fmt: skip
+            if not workflow.dryrun:
+                index.save(list(records.values()))
+        SEALED.append(frozenset(found))
+    return SEALED[0]
+
+
+def open_groups():
+    """The masters Snakemake checks: all but the sealed ones."""
+    return [label for label in PLAN.masters if label not in sealed_groups()]
+
+
+def summary_plan(wildcards):
+    """The summary's rows, kept in a file that changes only when they do."""
     guard_run()
-    return all_products()
+    return path("summary_plan")
 
 
-def all_products():
-    """Every product of README "What comes out" (a missing one is rebuilt)."""
+def history_plan(wildcards):
+    """What the QC tables and the history are made from, kept in a file that changes only
+    when it does: every group, its record and master, and each frame's time and gain."""
+    guard_run()
+    return path("history_plan")
+
+
+def write_plans():
+    """Write the summary's rows and the history's plan where they changed."""
+    records = {
+        label: path("combine_record", group=group_slot(label)) for label in PLAN.masters
+    }
+    plans = {
+        "summary_plan": summary_rows(PLAN),
+        "history_plan": {
+            "out_dir": OUT,
+            "infos": [info.to_json() for info in INFOS],
+            "masters": master_relpaths(),
+            "records": records,
+            "frames": frame_facts(PLAN, config["gain"]),
+        },
+    }
+    for kind, content in plans.items():
+        write_if_changed(path(kind), json.dumps(content, sort_keys=True))
+
+
+def open_records(wildcards):
+    """The records of the masters Snakemake checks (the sealed ones stand as files)."""
+    return [path("combine_record", group=group_slot(label)) for label in open_groups()]
+
+
+def figure_groups():
+    """The masters whose figures are drawn (config figures): every one, or with nights
+    the latest of each series and those the history flags (after it is written)."""
+    if config["figures"] == "none":
+        return []
+    if config["figures"] == "all" or "night" not in config["group_by"]:
+        return PLAN.masters
+    latest = {items[-1].label for items in series(INFOS).values()}
+    with open(checkpoints.write_qc_tables.get().output.history) as stream:
+        rows = list(csv.DictReader(stream))
+    masters = set(PLAN.masters)
+    flagged = {row["group"] for row in rows if row["flags"] and row["group"] in masters}
+    return sorted(latest | flagged)
+
+
+def all_products(wildcards):
+    """Every product of README "What comes out" (a missing one is rebuilt): those of the
+    groups Snakemake checks, the tables and the history (the figures: chosen_figures).
+    """
+    guard_run()
+    slots = [group_slot(label) for label in open_groups()]
+    sealed = sealed_groups()
+    grouped = [
+        path("calibrated", frame=name)
+        for label, group in PLAN.groups.items()
+        if label not in sealed
+        for name in group.frames
+    ]
     return (
         [path("summary"), path("frames_table"), path("night_table")]
         + [path("rejections_table"), path("history"), path("history_figure")]
-        + [path("calibrated", frame=name) for name in PLAN.calibrated]
-        + expand(path("master"), group=master_slots())
-        + expand(path("figure"), group=master_slots(), figure=list(FIGURES))
+        + grouped
+        + expand(path("master"), group=slots)
     )
+
+
+def chosen_figures(wildcards):
+    """The figures of the masters figure_groups chooses (after the history, when they are
+    chosen by its flags)."""
+    shown = [group_slot(label) for label in figure_groups()]
+    return expand(path("figure"), group=shown, figure=list(FIGURES))

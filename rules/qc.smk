@@ -1,27 +1,8 @@
-rule compare_masters:
+# a checkpoint: the figures drawn depend on the nights the history flags
+checkpoint write_qc_tables:
     input:
-        master=path("master"),
-        previous=previous_master,
-    output:
-        changes=path("changes"),
-    log:
-        log_path("compare_masters{group}"),
-    benchmark:
-        benchmark_path("compare_masters{group}")
-    conda:
-        "../envs/masterbias.yaml"
-    resources:
-        mem_mb=RESOURCES.compare_mem_mb,
-    params:
-        code=script_digest("compare_masters.py"),
-    script:
-        "../scripts/compare_masters.py"
-
-
-rule write_qc_tables:
-    input:
-        records=expand(path("combine_record"), group=master_slots()),
-        changes=expand(path("changes"), group=compared_slots()),
+        plan=history_plan,
+        records=open_records,
     output:
         frames=report(
             path("frames_table"), caption="../report/frames.rst", category="Tables"
@@ -49,12 +30,8 @@ rule write_qc_tables:
     localrule: True
     conda:
         "../envs/masterbias.yaml"
+    threads: 2
     params:
-        groups=PLAN.masters,
-        compared=sorted(PREVIOUS),
-        frames=lambda wildcards: frame_facts(PLAN, config["gain"]),
-        infos=[info.to_json() for info in INFOS],
-        masters=master_relpaths(),
         code=script_digest("write_qc_tables.py"),
     script:
         "../scripts/write_qc_tables.py"

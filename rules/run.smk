@@ -93,6 +93,8 @@ def guard_run():
                 f"masterbias: cannot lock {RUN_LOCK.path} ({RUN_LOCK.unsupported}): "
                 "two runs on this out_dir are not prevented"
             )
+    if not (workflow.dryrun and locking and RUN_LOCK.busy()):
+        write_plans()
     stale = stale_products(OUT, PLAN.calibrated, master_slots())
     if not stale:
         return

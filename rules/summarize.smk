@@ -1,6 +1,6 @@
 rule summarize_frames:
     input:
-        raw=lambda wildcards: [frame.path for frame in PLAN.frames],
+        plan=summary_plan,
     output:
         summary=report(
             path("summary"), caption="../report/summary.rst", category="Tables"
@@ -13,7 +13,6 @@ rule summarize_frames:
     conda:
         "../envs/masterbias.yaml"
     params:
-        rows=lambda wildcards: summary_rows(PLAN),
         code=script_digest("summarize_frames.py"),
     script:
         "../scripts/summarize_frames.py"

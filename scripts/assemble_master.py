@@ -12,6 +12,7 @@ def main(snakemake):
             snakemake.output.master,
             snakemake.output.record,
             logger,
+            snakemake.params.seal,
         ),
         "assemble_master",
         snakemake.log[0],

@@ -18,6 +18,7 @@ def main(snakemake):
             snakemake.threads,
             logger,
             snakemake.params.get("extensions"),
+            snakemake.params.get("seal"),
         ),
         "combine_biases",
         snakemake.log[0],

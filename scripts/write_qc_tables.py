@@ -1,27 +1,32 @@
 """Snakemake job: the QC tables of the frames and the masters, and the detector's history."""
 
+import json
+
 from masterbias.history import write_history
 from masterbias.jobs import run_job
 from masterbias.task_qc import write_qc
 
 
 def work(snakemake, logger):
-    records = dict(zip(snakemake.params.groups, snakemake.input.records, strict=True))
+    with open(snakemake.input.plan) as stream:
+        plan = json.load(stream)  # what the planning knows (rules/common.smk: history_plan)
     write_qc(
-        records,
-        snakemake.params.frames,
+        plan["records"],
+        plan["frames"],
         snakemake.output.frames,
         snakemake.output.night,
         snakemake.output.rejections,
         logger,
     )
     write_history(
-        snakemake.params.infos,
-        records,
-        dict(zip(snakemake.params.compared, snakemake.input.changes, strict=True)),
-        snakemake.params.masters,
+        plan["infos"],
+        plan["records"],
+        plan["masters"],
+        plan["out_dir"],
         snakemake.output.history,
         snakemake.output.history_figure,
+        snakemake.params.code,
+        snakemake.threads,
         logger,
     )
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import Workflow, archive_config
 from masterbias.config import default_config
-from masterbias.history import master_infos, previous_masters, write_history
+from masterbias.history import master_infos, write_history
 from masterbias.planning import plan_run
 from masterbias.products import group_slot, product
 from masterbias.synth import Change, NightSpec, write_archive
@@ -31,8 +31,7 @@ PLANTED = {"2026-03-03": "read_noise", "2026-03-05": "structure", "2026-03-07": 
 
 
 def reduce_in_process(raw, out, config):
-    """What the workflow's jobs do, in this process: calibrate, combine, compare, history."""
-    from masterbias.history import compare_masters
+    """What the workflow's jobs do, in this process: calibrate, combine, history."""
     from masterbias.layout import LayoutSpec
 
     config = default_config(**{**config, "out_dir": str(out)})
@@ -55,13 +54,8 @@ def reduce_in_process(raw, out, config):
             {name: plan.biases[name].time.iso for name in group.frames},
             path("master", label), records[label], config["combine"], 10**8,
         )  # fmt: skip
-    infos = master_infos(plan)
-    changes = {}
-    for label, before in previous_masters(infos).items():
-        changes[label] = path("changes", label)
-        compare_masters(path("master", label), path("master", before), changes[label])
-    return write_history([i.to_json() for i in infos], records, changes, masters,
-                         str(out / "calibrations.csv"))  # fmt: skip
+    infos = [info.to_json() for info in master_infos(plan)]
+    return write_history(infos, records, masters, str(out), str(out / "calibrations.csv"))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
@@ -117,7 +111,8 @@ def test_an_archive_of_nights_through_the_workflow(tmp_path):
     assert history[2]["valid_to"] == "2026-05-14" and history[-1]["valid_to"] == ""
     assert all(row["flags"] == "" for row in history)
 
-    # the next night arrives: only its frames, its master, its comparison and the tables
+    # the next night arrives: only its frames, its master and the tables (the history
+    # compares it with the night before; its figures are drawn after the history chose it)
     before = {p: p.stat().st_mtime_ns for p in flow.results.rglob("*.fits")}
     write_archive(tmp_path / "next", "small", nights + [NightSpec("2026-05-15")],
                   SIDING_SPRING, seed=7, longitude_in_header=False)  # fmt: skip
@@ -127,12 +122,16 @@ def test_an_archive_of_nights_through_the_workflow(tmp_path):
         (raw / path.relative_to(tmp_path / "next")).parent.mkdir(exist_ok=True)
         path.rename(raw / path.relative_to(tmp_path / "next"))
     assert flow.planned_jobs() == {
-        "calibrate_frame": 8, "combine_biases": 1, "compare_masters": 1,
-        "write_qc_tables": 1, "plot_frame_figures": 1, "plot_master_figures": 1,
+        "calibrate_frame": 8, "combine_biases": 1, "write_qc_tables": 1,
         "summarize_frames": 1, "all": 1,
     }  # fmt: skip
     flow.run()
     assert {p: p.stat().st_mtime_ns for p in before} == before
+    log = (flow.results / "logs" / "write_qc_tables.log").read_text()
+    assert "compared 1 masters with the one before (3 kept from earlier runs)" in log
+    figures = flow.results / "qc" / "figures"
+    # the night before keeps the figures it had as the latest: its master has not changed
+    assert sorted(p.name for p in figures.iterdir() if p.is_dir()) == ["2026-05-14", "2026-05-15"]
 
 
 def test_a_frame_without_a_usable_time_is_named_with_the_keywords_tried(tmp_path):

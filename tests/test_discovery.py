@@ -154,7 +154,12 @@ def test_cache_rereads_only_changed_files_and_forgets_removed_ones(tmp_path, mon
     import masterbias.discovery as discovery
 
     real = discovery.read_raw_header
-    monkeypatch.setattr(discovery, "read_raw_header", lambda p: reads.append(p) or real(p))
+
+    def counted(path, keep=None):
+        reads.append(path)
+        return real(path, keep)
+
+    monkeypatch.setattr(discovery, "read_raw_header", counted)
 
     def cached_scan():
         reads.clear()

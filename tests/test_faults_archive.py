@@ -93,7 +93,8 @@ def test_products_of_frames_and_nights_that_are_gone_are_removed(tmp_path):
     masters = {path.stem for path in (out / "master_bias").glob("*.fits")}
     figured = {path.name for path in (out / "qc" / "figures").iterdir() if path.is_dir()}
     records = {path.stem for path in (out / "qc" / "combine").glob("*.json")}
-    assert listed == masters == figured == records == {"2026-03-31", "2026-04-01", "2026-04-02"}
+    assert listed == masters == records == {"2026-03-31", "2026-04-01", "2026-04-02"}
+    assert figured == {"2026-04-02"}  # the latest night's figures; no others are current
     removed = (out / "logs" / "removed.log").read_text().split()
     assert "results/master_bias/2026-04-03.fits" in removed
 

@@ -108,8 +108,8 @@ STOP_BOUND = 20
 
 #: When SIGTERM is sent: after a line of Snakemake's output (None: after the start) and a
 #: delay; together they fall on the planning, the frame jobs, the combines, the
-#: comparisons, the figures, the tables, and on the moments the scheduler holds its lock
-#: (selecting jobs, finishing them).
+#: summary, the history and its comparisons, the figures, and the moments the scheduler
+#: holds its lock (selecting jobs, finishing them).
 MOMENTS = (
     [(None, delay) for delay in (0.2, 0.6, 1.0, 1.5)]
     + [("Building DAG of jobs", delay) for delay in (0.0, 0.05)]
@@ -117,8 +117,8 @@ MOMENTS = (
     + [("Select jobs to execute", delay) for delay in (0.0, 0.002, 0.01)]
     + [("Finished jobid", delay) for delay in (0.0, 0.002, 0.005, 0.02)]
     + [("rule combine_biases:", delay) for delay in (0.0, 0.2)]
-    + [("rule compare_masters:", 0.1), ("rule plot_master_figures:", 0.3)]
-    + [("rule write_qc_tables:", delay) for delay in (0.0, 0.2)]
+    + [("rule summarize_frames:", 0.1), ("rule plot_master_figures:", 0.3)]
+    + [("checkpoint write_qc_tables:", delay) for delay in (0.0, 0.2)]
 )
 
 

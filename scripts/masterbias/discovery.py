@@ -183,10 +183,15 @@ class HeaderCache:
     ----------
     path : path-like or None
         The JSON cache file; ``None`` for no cache.
+    keep : frozenset of str, optional
+        The keywords a run reads (:func:`masterbias.planning.header_keywords`); only they
+        are read and remembered (every one when None).  A cache made for other keywords is
+        read again.
     """
 
-    def __init__(self, path: str | os.PathLike | None):
+    def __init__(self, path: str | os.PathLike | None, keep: frozenset | None = None):
         self.path = Path(path) if path is not None else None
+        self.keep = keep
         self.entries: dict[str, dict] = {}
         self.changed = False
         if self.path is not None and self.path.is_file():
@@ -194,8 +199,11 @@ class HeaderCache:
                 stored = json.loads(self.path.read_text())
             except (OSError, ValueError):
                 stored = {}  # a damaged cache is only a slower run: rebuild it
-            if stored.get("version") == CACHE_VERSION:
+            if stored.get("version") == CACHE_VERSION and stored.get("keep") == self._kept():
                 self.entries = stored.get("frames", {})
+
+    def _kept(self) -> list[str] | None:
+        return sorted(self.keep) if self.keep is not None else None
 
     def frame(self, raw_dir: str, relpath: str) -> RawFrame:
         """The frame at ``raw_dir/relpath``, from the cache when its size and modification
@@ -209,7 +217,7 @@ class HeaderCache:
         stamp = [status.st_size, status.st_mtime_ns]
         entry = self.entries.get(key)
         if entry is None or entry["stamp"] != stamp:
-            header = read_raw_header(path)
+            header = read_raw_header(path, self.keep)
             time = observation_time(header.keywords)
             entry = {
                 "stamp": stamp,
@@ -239,7 +247,8 @@ class HeaderCache:
             return
         frames = {key: value for key, value in self.entries.items() if key in wanted}
         with atomic_output(self.path) as temporary:
-            temporary.write_text(json.dumps({"version": CACHE_VERSION, "frames": frames}))
+            temporary.write_text(json.dumps({"version": CACHE_VERSION, "keep": self._kept(),
+                                             "frames": frames}))  # fmt: skip
         self.changed = False
 
 

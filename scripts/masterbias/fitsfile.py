@@ -256,6 +256,29 @@ def atomic_output(path: str | os.PathLike, check=None):
             temporary.unlink(missing_ok=True)
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(2**22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_if_changed(path: str | os.PathLike, text: str) -> bool:
+    """Write ``text`` to ``path`` (atomically) unless it holds it already, so that its
+    modification time says when its content last changed; whether it was written."""
+    path = Path(path)
+    try:
+        if path.read_text() == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass  # not there, or not what we write: write it
+    with atomic_output(path) as temporary:
+        temporary.write_text(text)
+    return True
+
+
 def write_csv(path: str | os.PathLike, rows, columns: list[str]) -> None:
     """Write ``rows`` (dicts) as CSV with ``columns``, atomically: missing values empty,
     floats to 6 significant digits, other keys of a row ignored."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,13 +121,13 @@ def previous_masters(infos: list[MasterInfo]) -> dict[str, str]:
     }
 
 
-def compare_masters(current: str, previous: str, output: str, logger=None) -> dict:
-    """Compare a master with the one before it; write what stands out of their difference
-    (per extension and amplifier) as JSON to ``output``."""
+def compare_masters(current: str, previous: str, logger=None) -> dict:
+    """What stands out of the difference of a master and the one before it, per extension
+    and amplifier."""
     import fitsio
 
     from . import keywords as kw
-    from .fitsfile import atomic_output, cfitsio_paths, data_hdus
+    from .fitsfile import cfitsio_paths, data_hdus
     from .noise import AmplifierRegions
     from .verification import stand_out
 
@@ -162,10 +163,62 @@ def compare_masters(current: str, previous: str, output: str, logger=None) -> di
                     logger.info("%s amp %s against %s: %s", ext or "image", name, previous,
                                 amplifiers[-1])  # fmt: skip
                 extensions.append({"extension": ext or "", "amplifiers": amplifiers})
-    result = {"extensions": extensions}
-    with atomic_output(output) as temporary:
-        temporary.write_text(json.dumps(result, indent=1))
-    return result
+    return {"extensions": extensions}
+
+
+def comparisons(infos: list[MasterInfo], records: dict[str, dict], masters: dict[str, str],
+                cached, code: str, workers: int = 1, logger=None) -> dict[str, dict]:  # fmt: skip
+    """Each master's comparison with the master before it in its series.
+
+    A comparison is kept in ``cached(label)`` (a JSON file) with the seals of the two
+    masters (:mod:`masterbias.seals`) and ``code``, and taken from there while they hold:
+    a run that adds a night compares it and the night after it, not the whole archive.
+
+    Parameters
+    ----------
+    infos : list of MasterInfo
+    records : dict
+        Label -> its combine record (loaded).
+    masters : dict
+        Label -> the path of its master.
+    cached : callable
+        Label -> the path of its comparison's file.
+    code : str
+        The digest of the code that compares.
+    workers : int
+        Comparisons made at the same time (threads).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .fitsfile import atomic_output
+
+    logger = logger or logging.getLogger(__name__)
+    found, missing = {}, {}
+    for label, before in previous_masters(infos).items():
+        key = {"master": records[label].get("seal"), "previous": records[before].get("seal"),
+               "code": code}  # fmt: skip
+        try:
+            with open(cached(label)) as stream:
+                kept = json.load(stream)
+        except (OSError, ValueError):
+            kept = {}
+        if kept.get("key") == key and None not in key.values():
+            found[label] = kept["comparison"]
+        else:
+            missing[label] = (before, key)
+
+    def compare(label):
+        before, key = missing[label]
+        result = compare_masters(masters[label], masters[before], logger)
+        with atomic_output(cached(label)) as temporary:
+            temporary.write_text(json.dumps({"key": key, "comparison": result}))
+        return result
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        found.update(zip(missing, pool.map(compare, missing), strict=True))
+    logger.info("compared %d masters with the one before (%d kept from earlier runs)",
+                len(missing), len(found) - len(missing))  # fmt: skip
+    return found
 
 
 def _robust_step(values: list[float]) -> float:
@@ -249,10 +302,12 @@ def inputs_digest(record: dict) -> str:
 def write_history(
     infos: list[dict],
     records: dict[str, str],
-    changes: dict[str, str],
     masters: dict[str, str],
+    out_dir: str,
     output: str,
     figure: str | None = None,
+    code: str = "",
+    workers: int = 1,
     logger: logging.Logger | None = None,
 ) -> list[dict]:
     """Write ``calibrations.csv``: a row per group, its master's validity, measurements,
@@ -264,21 +319,32 @@ def write_history(
         :class:`MasterInfo` of every group (masters and skipped groups).
     records : dict
         Label -> its combine record (JSON).
-    changes : dict
-        Label -> its comparison with the master before (JSON).
     masters : dict
         Label -> the master's path relative to ``out_dir``.
+    out_dir : str
     output, figure : str
         The table, and its figure (level, read noise and master noise against the night,
         flags marked).
+    code : str
+        The digest of this code (the comparisons kept are made by it).
+    workers : int
+        Threads for the comparisons.
     """
     from . import SOFTWARE
     from .fitsfile import atomic_output, write_csv
+    from .products import group_slot, product
 
     logger = logger or logging.getLogger(__name__)
     infos = [MasterInfo.from_json(entry) for entry in infos]
-    loaded = {label: json.loads(open(path).read()) for label, path in records.items()}
-    compared = {label: json.loads(open(path).read()) for label, path in changes.items()}
+    loaded = {}
+    for label, path in records.items():
+        with open(path) as stream:
+            loaded[label] = json.load(stream)
+    compared = comparisons(
+        infos, loaded, {label: os.path.join(out_dir, path) for label, path in masters.items()},
+        lambda label: product(out_dir, "comparison", group=group_slot(label)), code, workers,
+        logger,
+    )  # fmt: skip
     previous = previous_masters(infos)
     rows: dict[str, dict] = {}
     for items in series(infos).values():

@@ -90,6 +90,18 @@ def bounding_box(sections: list[Section]) -> Section:
 HEADER_DEFAULTS = {"overscan.region": ("BIASSEC",), "trim.region": ("TRIMSEC", "DATASEC")}
 
 
+def _header_keywords(text: str, key: str) -> tuple[str, ...] | None:
+    """The header keywords a configured region ``text`` (of config ``key``) is read from,
+    in the order tried; None for a FITS section (or something that is neither)."""
+    source = text.strip()
+    if not source.lower().startswith("header"):
+        return None
+    named = source[len("header") :].strip()
+    if named and not named.startswith(":"):
+        return None
+    return (named[1:].strip().upper(),) if named else HEADER_DEFAULTS.get(key)
+
+
 def _section(text: str, key: str, header, shape, path) -> Section:
     """A configured region for one image: a FITS section, or ``header:KEYWORD`` (``header``
     alone for the keywords of :data:`HEADER_DEFAULTS`) read from the image's header.
@@ -100,18 +112,15 @@ def _section(text: str, key: str, header, shape, path) -> Section:
         Naming the file, the setting and the reason (malformed, outside the image, a
         keyword missing from the header).
     """
-    source = text.strip()
-    if not source.lower().startswith("header"):
+    keywords = _header_keywords(text, key)
+    if keywords is None:
+        if text.strip().lower().startswith("header"):
+            forms = "'header' or 'header:KEYWORD'" if key in HEADER_DEFAULTS else "'header:KEYWORD'"
+            raise FrameError(path, f"config {key}: {text!r} is not a section or {forms}")
         try:
-            return parse_section(source, shape)
+            return parse_section(text.strip(), shape)
         except SectionError as err:
             raise FrameError(path, f"config {key}: {err}") from None
-    named = source[len("header") :].strip()
-    if named and not named.startswith(":"):
-        raise FrameError(
-            path, f"config {key}: {text!r} is not a section, 'header' or 'header:KEYWORD'"
-        )
-    keywords = (named[1:].strip().upper(),) if named else HEADER_DEFAULTS[key]
     for keyword in keywords:
         if keyword in header:
             try:
@@ -162,6 +171,20 @@ class LayoutSpec(Settings):
             amplifiers=tuple(config["amplifiers"]),
             overscan_model=config["overscan"]["model"],
         )
+
+    def regions(self) -> list[tuple[str, str]]:
+        """Every configured region and the config key it is set by."""
+        if not self.amplifiers:
+            return [(self.overscan_region, "overscan.region"), (self.trim_region, "trim.region")]
+        parts = ("light", "overscan", "parallel_overscan")
+        return [(entry[part], f"amplifiers[{index}].{part}")
+                for index, entry in enumerate(self.amplifiers, start=1)
+                for part in parts if part in entry]  # fmt: skip
+
+    def header_keywords(self) -> set[str]:
+        """The header keywords the regions are read from (``header``, ``header:KEYWORD``)."""
+        return {keyword for text, key in self.regions()
+                for keyword in _header_keywords(str(text), key) or ()}  # fmt: skip
 
     def to_params(self) -> dict:
         """The fields as plain values (a Snakemake ``params`` entry and a job's argument)."""

@@ -32,6 +32,7 @@ __all__ = [
     "observing_night",
     "east_longitude",
     "PLAUSIBLE_YEARS",
+    "READ_KEYWORDS",
 ]
 
 #: The keywords tried, in order, for the time of a frame (for messages).
@@ -44,6 +45,10 @@ PLAUSIBLE_YEARS = (1950, 2200)
 
 #: Header keywords holding the observatory's longitude, in degrees east, tried in order.
 LONGITUDE_KEYWORDS = ("OBSGEO-L", "LONGITUD", "SITELONG", "LONG-OBS", "ESO TEL GEOLON")
+
+#: Every keyword :func:`observation_time` and :func:`header_longitude` read.
+READ_KEYWORDS = frozenset(("DATE-OBS", *_SPLIT_TIME, "DATE-BEG", "MJD-OBS", "DATE",
+                           *LONGITUDE_KEYWORDS, "OBSGEO-X", "OBSGEO-Y"))  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ stops the run before any job starts, with the file (or key) and the reason.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from .discovery import HeaderCache, RawFrame, SelectionRule, find_raw_files, keyword_name
 from .errors import ConfigError, FrameError
-from .rawfile import choose_images, is_mosaic
+from .rawfile import choose_images, is_mosaic, read_raw_header
 
 __all__ = [
     "Group",
@@ -26,6 +27,7 @@ __all__ = [
     "HEADER_CACHE",
     "group_labels",
     "chosen_images",
+    "header_keywords",
 ]
 
 #: Where, under ``out_dir``, the raw-header cache lives.
@@ -116,19 +118,41 @@ class Plan:
     groups: dict
     notes: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property
     def masters(self) -> list[str]:
         """Labels of the groups a master is made of."""
         return sorted(label for label, group in self.groups.items() if group.skipped is None)
 
+    @functools.cached_property
+    def _groups_of(self) -> dict[str, Group]:
+        return {name: group for group in self.groups.values() for name in group.frames}
+
     def group_of(self, name: str) -> Group:
         """The group a calibrated frame belongs to."""
-        return next(group for group in self.groups.values() if name in group.frames)
+        return self._groups_of[name]
 
-    @property
+    @functools.cached_property
     def calibrated(self) -> list[str]:
         """Calibrated names of every bias, sorted."""
         return sorted(self.biases)
+
+
+def header_keywords(config: dict) -> frozenset[str]:
+    """Every header keyword a run reads from the raw frames: the selection, the groups, the
+    gain, the regions read from headers, the summary's, and the time and longitude."""
+    from .layout import LayoutSpec
+    from .obstime import READ_KEYWORDS
+    from .task_summary import SUMMARY_KEYWORDS
+
+    named = [*config["select"], *(key for key in config["group_by"] if key != NIGHT)]
+    if isinstance(config["gain"], str):
+        named.append(config["gain"])
+    return frozenset(
+        {keyword_name(key) for key in named}
+        | LayoutSpec.from_config(config).header_keywords()
+        | set(SUMMARY_KEYWORDS)
+        | READ_KEYWORDS
+    )
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -309,7 +333,9 @@ def _check_group_keys(biases: dict[str, RawFrame], group_by: list[str], notes: l
         name = keyword_name(key)
         lacking = [frame.path for frame in biases.values() if name not in frame.keywords]
         if len(lacking) == len(biases):
-            known = sorted({keyword for frame in biases.values() for keyword in frame.keywords})
+            # the planning reads the keywords it uses: the first bias's header says the rest
+            first = next(iter(biases.values()))
+            known = sorted(read_raw_header(first.path).keywords)
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(
@@ -394,7 +420,7 @@ def plan_run(config: dict, main_process: bool = True) -> Plan:
             )
     if main_process:
         _check_writable(out_dir)
-    cache = HeaderCache(out_dir / HEADER_CACHE)
+    cache = HeaderCache(out_dir / HEADER_CACHE, header_keywords(config))
     try:
         frames = [cache.frame(os.fspath(raw_dir), relpath) for relpath in found.relpaths]
     finally:

@@ -17,6 +17,8 @@ __all__ = ["PRODUCTS", "product", "group_slot", "group_label", "stale_products",
 #: Product -> its path under out_dir.
 PRODUCTS = {
     "summary": "summary.csv",
+    "summary_plan": ".cache/plan/summary.json",
+    "history_plan": ".cache/plan/history.json",
     "calibrated": "calibrated/{frame}",
     "master": "master_bias{group}.fits",
     "combine_record": "qc/combine{group}.json",
@@ -27,7 +29,7 @@ PRODUCTS = {
     "rejections_table": "qc/rejections.csv",
     "figure": "qc/figures{group}/{figure}.png",
     "extension_figures": "qc/figures{group}/extensions",
-    "changes": "qc/changes{group}.json",
+    "comparison": ".cache/changes{group}.json",
     "history": "calibrations.csv",
     "history_figure": "qc/figures/history.png",
     "log": "logs/{job}.log",
@@ -64,14 +66,16 @@ def group_label(slot: str) -> str:
 
 
 #: The products made per group: what :func:`stale_products` looks for.
-GROUP_PRODUCTS = ("master", "combine_record", "changes", "figure", "extension_figures",
+GROUP_PRODUCTS = ("master", "combine_record", "comparison", "figure", "extension_figures",
                   "master_part", "record_part")  # fmt: skip
 
 
 def stale_products(out_dir: str, calibrated, slots) -> list[str]:
     """Products under ``out_dir`` that the run as planned does not make: calibrated frames
-    of raw frames that are gone (or no longer biases), and whatever was made for a group
-    that no longer exists (a night whose frames moved, a run that was not grouped).
+    of raw frames that are gone (or no longer biases), whatever was made for a group that
+    no longer exists (a night whose frames moved, a run that was not grouped), and figures
+    older than their master (drawn before it was made again; a run that chooses them draws
+    them again).
 
     Parameters
     ----------
@@ -97,8 +101,11 @@ def stale_products(out_dir: str, calibrated, slots) -> list[str]:
     current = {Path(product(out_dir, "calibrated", frame=name)) for name in calibrated}
     current.add(Path(product(out_dir, "history_figure")))
     for slot in slots:
+        master = Path(product(out_dir, "master", group=slot))
+        made = master.stat().st_mtime_ns if master.exists() else 0
         for kind in GROUP_PRODUCTS:
-            current |= found(kind, slot)
+            current |= {path for path in found(kind, slot) if kind != "figure"
+                        or path.stat().st_mtime_ns >= made}  # fmt: skip
     existing = {path for path in found("calibrated", "") if path.is_file()}
     for kind in GROUP_PRODUCTS:
         existing |= found(kind, "") | found(kind, "/*")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import struct
 import warnings
 import zlib
@@ -202,12 +203,13 @@ class RawHeader:
         return cls(entry["primary"], images, tuple(entry["notes"]))
 
 
+_NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
+
+
 def _printable(raw: bytes) -> tuple[str, bool]:
     """The header bytes as text, every byte that is not printable ASCII as ``?``."""
-    text = raw.decode("latin-1")
-    if all(32 <= ord(char) < 127 for char in text):
-        return text, False
-    return "".join(char if 32 <= ord(char) < 127 else "?" for char in text), True
+    text, replaced = _NOT_PRINTABLE.subn(b"?", raw)
+    return text.decode("ascii"), bool(replaced)
 
 
 def _read_header_blocks(stream, path, primary: bool) -> bytes | None:
@@ -244,9 +246,10 @@ def _value(value):
     return str(value)
 
 
-def _parse(raw: bytes, path) -> tuple[dict, dict, bool]:
-    """Keywords (first value of a repeated keyword wins, as astropy's ``header[key]``),
-    structural keywords, and whether non-ASCII bytes were replaced."""
+def _parse(raw: bytes, path, keep: frozenset | None) -> tuple[dict, dict, bool]:
+    """Keywords (those in ``keep``, every one when None; the first value of a repeated
+    keyword wins, as astropy's ``header[key]``), structural keywords, and whether non-ASCII
+    bytes were replaced.  Only the values kept are parsed."""
     from astropy.io import fits
 
     text, replaced = _printable(raw)
@@ -261,7 +264,10 @@ def _parse(raw: bytes, path) -> tuple[dict, dict, bool]:
                 if name in ("COMMENT", "HISTORY", "", "CONTINUE"):
                     continue
                 target = structural if is_structural(name) else keywords
-                target.setdefault(name, _value(card.value))
+                if name in target or (target is keywords and keep is not None
+                                      and name not in keep):  # fmt: skip
+                    continue
+                target[name] = _value(card.value)
     except Exception as err:  # astropy raises several types for a card it cannot read
         reason = " ".join(str(err).split())[:200]
         raise FrameError(path, f"unreadable header: {reason}") from None
@@ -332,7 +338,7 @@ def _gzip_size(path) -> int | None:
         return struct.unpack("<I", stream.read(4))[0]
 
 
-def read_raw_header(path: str | os.PathLike) -> RawHeader:
+def read_raw_header(path: str | os.PathLike, keep: frozenset | None = None) -> RawHeader:
     """Read every header of a FITS file and find its 2-D images, skipping the data.
 
     Parameters
@@ -340,6 +346,9 @@ def read_raw_header(path: str | os.PathLike) -> RawHeader:
     path : path-like
         A FITS file, optionally gzip-compressed (``.gz``); tile-compressed images
         (``.fz``) are found by their ``ZIMAGE`` header.
+    keep : frozenset of str, optional
+        The keywords to read (upper case, without ``HIERARCH``); every one when None.  A
+        header of hundreds of cards is then read for the few a run uses.
 
     Returns
     -------
@@ -365,7 +374,7 @@ def read_raw_header(path: str | os.PathLike) -> RawHeader:
                 raw = _read_header_blocks(stream, path, primary=index == 0)
                 if raw is None:
                     break
-                keywords, structural, replaced = _parse(raw, path)
+                keywords, structural, replaced = _parse(raw, path, keep)
                 if replaced and not notes:
                     notes.append("non-ASCII bytes in the header were read as '?'")
                 structure = _Structure.from_keywords(structural, path)

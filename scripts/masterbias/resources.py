@@ -81,14 +81,6 @@ class JobResources:
         pixels = max(r * c for r, c in (e.shape for e in self._group(wildcards).extensions))
         return PROCESS_MB + 4 * pixels // 10**6 + 1
 
-    def compare_mem_mb(self, wildcards) -> int:
-        """Two masters' blocks of rows at a time (masterbias.verification.CHUNK_ROWS) as
-        float64, and their difference."""
-        from .verification import CHUNK_ROWS
-
-        columns = max(extension.shape[1] for extension in self._group(wildcards).extensions)
-        return PROCESS_MB + 3 * 8 * CHUNK_ROWS * columns // 10**6 + 1
-
     def figures_mem_mb(self, wildcards) -> int:
         """Either figures job: one image at a time, besides the raw frame shown next to its
         calibrated self (the raw image as stored, up to 4 bytes a pixel, cfitsio's copy of

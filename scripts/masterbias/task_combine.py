@@ -171,6 +171,7 @@ def combine_files(
     workers: int = 1,
     logger: logging.Logger | None = None,
     extensions: list[str] | None = None,
+    seal: str | None = None,
 ) -> dict:
     """Combine calibrated frames into the master bias ``output`` (or, with
     ``extensions``, into a part of it: those extensions only, see
@@ -193,6 +194,9 @@ def combine_files(
         Threads for the combination.
     extensions : list of str, optional
         The extensions of a mosaic to combine (all when not given).
+    seal : str, optional
+        The group's seal (:mod:`masterbias.seals`), kept in the record with the products
+        it seals: the frames combined and the master.
 
     Returns
     -------
@@ -231,17 +235,32 @@ def combine_files(
                         literal, names, frames, label, out, str(temporary), settings,
                         combine, mem_limit, workers, logger, primaries, digests, copies,
                     ))  # fmt: skip
-    with atomic_output(record) as temporary:
-        temporary.write_text(json.dumps({"extensions": combined}, indent=1))
+    made = _write_record(record, combined, seal, paths, output if extensions is None else None)
     logger.info("wrote %s", output)
-    return {"extensions": combined}
+    return made
+
+
+def _write_record(record: str, extensions: list, seal, inputs: list[str], master) -> dict:
+    """Write the record of a combine: what was done, extension by extension; the seal and
+    the products it seals (the frames combined and, for a whole master (``master``), the
+    master), and the master's SHA-256 (what a frame debiased with it records)."""
+    from .fitsfile import atomic_output, file_sha256
+
+    made = {"extensions": extensions, "seal": seal, "products": list(inputs)}
+    if master is not None:
+        made["products"].append(master)
+        made["master_sha256"] = file_sha256(master)
+    with atomic_output(record) as temporary:
+        temporary.write_text(json.dumps(made, indent=1))
+    return made
 
 
 def assemble_master(parts: list[str], records: list[str], output: str, record: str,
-                    logger: logging.Logger | None = None) -> None:  # fmt: skip
+                    logger: logging.Logger | None = None,
+                    seal: str | None = None) -> None:  # fmt: skip
     """A mosaic's master from its parts (:func:`combine_files` with ``extensions``): the
     first part's primary HDU, then every part's extensions in order, one HDU in memory
-    at a time; and the parts' records, one after the other."""
+    at a time; and the parts' records, one after the other, with the ``seal``."""
     from .fitsfile import atomic_output, check_fits_complete, clean_header
 
     logger = logger or logging.getLogger(__name__)
@@ -255,12 +274,13 @@ def assemble_master(parts: list[str], records: list[str], output: str, record: s
                         header = clean_header(hdu.read_header())
                         out.write(hdu.read(), header=header, extname=hdu.get_extname())
                 logger.info("copied %s", part)
-    extensions = []
+    extensions, inputs = [], {}
     for path in records:
         with open(path) as stream:
-            extensions += json.load(stream)["extensions"]
-    with atomic_output(record) as temporary:
-        temporary.write_text(json.dumps({"extensions": extensions}, indent=1))
+            part = json.load(stream)
+        extensions += part["extensions"]
+        inputs.update(dict.fromkeys(part["products"]))
+    _write_record(record, extensions, seal, list(inputs), output)
     logger.info("wrote %s from %d parts", output, len(parts))
 
 

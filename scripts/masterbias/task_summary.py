@@ -1,22 +1,23 @@
 """The summary: a table of every raw file, what its header says, and whether it is a bias.
 
 The planning reads every header once (:mod:`masterbias.planning`); :func:`summary_rows`
-takes the table's rows from its reading, and the job writes them: a changed selection,
-grouping or header changes the rows, and so reruns the job.
+takes the table's rows from its reading, the planning keeps them in a file that changes
+only when they do, and the job writes the table from it: a changed selection, grouping or
+header changes the rows, and so reruns the job.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
-import os
 
-__all__ = ["SUMMARY_COLUMNS", "summary_rows", "write_summary"]
+__all__ = ["SUMMARY_COLUMNS", "SUMMARY_KEYWORDS", "summary_rows", "write_summary"]
 
 #: The table's columns: the guide's ImageFileCollection columns, then the selection.
 SUMMARY_COLUMNS = ["file", "imagetyp", "filter", "exptime", "naxis1", "naxis2", "selected",
                    "reason", "group"]  # fmt: skip
-_KEYWORDS = ("IMAGETYP", "FILTER", "EXPTIME")
+#: The header keywords in the table.
+SUMMARY_KEYWORDS = ("IMAGETYP", "FILTER", "EXPTIME")
 
 
 def summary_rows(plan) -> list[list]:
@@ -31,7 +32,7 @@ def summary_rows(plan) -> list[list]:
             group, reason = found.label, (f"no master: {found.skipped}" if found.skipped else "")
         rows.append(
             [frame.relpath]
-            + [frame.keywords.get(keyword, "") for keyword in _KEYWORDS]
+            + [frame.keywords.get(keyword, "") for keyword in SUMMARY_KEYWORDS]
             + [
                 frame.shape[1],
                 frame.shape[0],
@@ -43,18 +44,11 @@ def summary_rows(plan) -> list[list]:
     return rows
 
 
-def write_summary(
-    raw: list[str], rows: list[list], output: str, logger: logging.Logger | None = None
-) -> None:
-    """Write the summary table of the raw files ``raw`` from their planned ``rows``."""
+def write_summary(rows: list[list], output: str, logger: logging.Logger | None = None) -> None:
+    """Write the summary table from its planned ``rows`` (:func:`summary_rows`)."""
     from .fitsfile import atomic_output
 
     logger = logger or logging.getLogger(__name__)
-    if len(raw) != len(rows) or not all(
-        os.path.normpath(path).endswith(os.path.normpath(row[0]))
-        for path, row in zip(raw, rows, strict=False)
-    ):
-        raise ValueError("the summary's rows do not match its raw files")
     with atomic_output(output) as temporary, open(temporary, "w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(SUMMARY_COLUMNS)
