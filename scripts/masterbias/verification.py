@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .stats import MAD_TO_STD, MEDIAN_ERROR, OUTLIER_SIGMAS, clipped_std, robust_std
+from .stats import MAD_TO_STD, MEDIAN_ERROR, OUTLIER_SIGMAS, clipped_std
 
 __all__ = [
     "NoiseHistogram", "Verification", "master_statistics", "verify", "StandOut",
@@ -191,13 +191,18 @@ class StandOut:
 
 def _outliers(values: np.ndarray, floor: float) -> int:
     """How many of ``values`` (a profile of medians) lie beyond ``OUTLIER_SIGMAS`` of
-    their spread from their median; the spread is the larger of their own robust spread
-    and ``floor`` (their noise if the image were white noise)."""
+    their spread from their median; the spread is the larger of their own spread and
+    ``floor`` (their noise if the image were white noise).
+
+    Their own spread is the clipped standard deviation (:func:`masterbias.stats.clipped_std`),
+    not 1.4826 x MAD: medians of digitised values take few distinct values, and the MAD of
+    such values is quantised (masters of ten 1024 x 1024 frames: 0.148 where the medians
+    scatter by 0.18 ADU, and one night in seven flagged for a patch that was noise)."""
     values = values[np.isfinite(values)]
     if values.size < 3:
         return 0
     centre = np.median(values)
-    spread = max(robust_std(values), floor)
+    spread = max(clipped_std(values), floor)
     return int(np.count_nonzero(np.abs(values - centre) > OUTLIER_SIGMAS * spread))
 
 
