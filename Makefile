@@ -82,7 +82,7 @@ format: $(VENV)/.test-installed
 clean:
 	rm -rf results demo .snakemake .test/raw .test/results .test/.snakemake
 
-# The benchmark of README "Performance": the workflow side by side with the guide's
+# The benchmark of docs/performance.md: the workflow side by side with the guide's
 # ccdproc code and, where it can be installed (Debian's iraf, iraf-noao), IRAF.
 bench: $(VENV)/.test-installed
 	@command -v irafcl >/dev/null || { [ "$$(id -u)" = 0 ] && \

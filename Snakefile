@@ -22,3 +22,4 @@ rule all:
     input:
         all_products,
         chosen_figures,
+        debiased_products,

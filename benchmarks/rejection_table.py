@@ -40,7 +40,7 @@ MODES = {
     "none": CombineSettings.default(reject="none"),
 }
 
-#: The numbers of frames of the default's table (README "Rejection").
+#: The numbers of frames of the default's table (docs/method.md "Rejection").
 AUTO_FRAMES = (3, 4, 5, 7, 10, 15, 20, 30, 40, 50)
 
 

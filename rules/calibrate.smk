@@ -21,3 +21,28 @@ rule calibrate_frame:
     shell:
         job_command("calibrate_frame.py")
         + " {input.raw:q} {output.calibrated:q} {log:q} {params.settings:q}"
+
+
+rule debias_frame:
+    input:
+        raw=applied_raw,
+        master=chosen_master,
+    output:
+        debiased=path("debiased"),
+    log:
+        log_path("debias_frame/{frame}"),
+    benchmark:
+        benchmark_path("debias_frame/{frame}")
+    conda:
+        "../envs/masterbias.yaml"
+    threads: 1
+    resources:
+        mem_mb=RESOURCES.debias_mem_mb,
+        runtime=RESOURCES.debias_runtime,
+    params:
+        settings=debias_settings,
+        code=script_digest("calibrate_frame.py"),
+    # the frame job's command and code: the same overscan and trim, then the master
+    shell:
+        job_command("calibrate_frame.py")
+        + " {input.raw:q} {output.debiased:q} {log:q} {params.settings:q}"

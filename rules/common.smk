@@ -26,7 +26,15 @@ from masterbias.fitsfile import write_if_changed
 from masterbias.history import master_infos, previous_masters, series
 from masterbias.layout import LayoutSpec
 from masterbias.planning import plan_run
-from masterbias.products import WILDCARD_CONSTRAINTS, group_label, group_slot, product
+from masterbias.products import (
+    WILDCARD_CONSTRAINTS,
+    group_label,
+    group_slot,
+    product,
+    remove_products,
+)
+from masterbias.registry import frame_facts as registry_facts
+from masterbias.registry import rule_of
 from masterbias.resources import job_resources
 from masterbias.seals import SEAL_INDEX, SealIndex, group_seal
 from masterbias.task_figures import FIGURES
@@ -66,6 +74,8 @@ PARTS = {
     for label in PLAN.masters
 }
 COMBINE = {key: config["combine"][key] for key in ("method", "reject", "reject_frames")}
+# how a frame's master is chosen (masterbias.registry)
+RULE = rule_of(config)
 
 
 wildcard_constraints:
@@ -276,6 +286,14 @@ def write_plans():
             "masters": master_relpaths(),
             "records": records,
             "frames": frame_facts(PLAN, config["gain"]),
+            "rule": RULE,
+            "applied": {
+                name: applied_facts(frame) for name, frame in PLAN.applied.items()
+            },
+            "debiased": {
+                name: path("debiased", frame=name)[len(OUT) + 1 :]
+                for name in PLAN.applied
+            },
         },
     }
     for kind, content in plans.items():
@@ -328,3 +346,78 @@ def chosen_figures(wildcards):
     chosen by its flags)."""
     shown = [group_slot(label) for label in figure_groups()]
     return expand(path("figure"), group=shown, figure=list(FIGURES))
+
+
+def applied_facts(frame):
+    """What choosing the master of a frame apply.select chose needs (masterbias.registry)."""
+    labels = [image.label for image in frame.header.images]
+    facts = registry_facts(frame.keywords, labels, frame.time, frame.longitude[0], RULE)
+    return {"raw": frame.relpath, **facts}
+
+
+CHOICES = {}
+
+
+def chosen(name):
+    """The master chosen for a frame of apply.select, once the history is written (the
+    choice needs every master's verification)."""
+    table = checkpoints.write_qc_tables.get().output.debiased
+    stamp = os.stat(table).st_mtime_ns
+    if CHOICES.get("stamp") != stamp:
+        with open(table) as stream:
+            rows = {row["file"]: row for row in csv.DictReader(stream)}
+        CHOICES.clear()
+        CHOICES.update(stamp=stamp, rows=rows)
+    return CHOICES["rows"][PLAN.applied[name].relpath]
+
+
+def debiased_products(wildcards):
+    """The debiased frames of the frames apply.select chose that have a master; those
+    without are said, one line each, and a debiased frame one of them had before (its
+    master now failing, say) is removed."""
+    made = []
+    for name, frame in PLAN.applied.items():
+        row = chosen(name)
+        if row["master"]:
+            made.append(path("debiased", frame=name))
+        elif workflow.is_main_process:
+            logger.warning(f"masterbias: {frame.path}: no master: {row['reason']}")
+            if not workflow.dryrun:
+                remove_products(
+                    [p for p in [path("debiased", frame=name)] if os.path.exists(p)],
+                    OUT,
+                )
+    return made
+
+
+def applied_raw(wildcards):
+    return PLAN.applied[wildcards.frame].path
+
+
+def chosen_master(wildcards):
+    return os.path.join(OUT, chosen(wildcards.frame)["master"])
+
+
+def debias_settings(wildcards):
+    """What a debias job is told, as JSON: frame_settings' fields for its raw frame, and
+    the master chosen (its path, night, SHA-256 and why), so that a frame whose master
+    changes is done again."""
+    frame, row = PLAN.applied[wildcards.frame], chosen(wildcards.frame)
+    away = row["nights_away"]
+    master = {
+        "path": chosen_master(wildcards),
+        "name": row["master"],
+        "night": row["night"] or None,
+        "sha256": row["master_sha256"],
+        "nights_away": int(away) if away else None,
+        "reason": row["reason"],
+    }
+    return json.dumps(
+        {
+            **FRAME_CONFIG,
+            "fingerprint": list(frame.stamp),
+            "name": frame.relpath,
+            "master": master,
+        },
+        sort_keys=True,
+    )

@@ -23,6 +23,8 @@ checkpoint write_qc_tables:
             caption="../report/history_figure.rst",
             category="History",
         ),
+        registry=path("registry"),
+        debiased=path("choices"),
     log:
         log_path("write_qc_tables"),
     benchmark:

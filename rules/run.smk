@@ -7,7 +7,7 @@ import time
 
 import psutil
 
-from masterbias.products import remove_products, stale_products
+from masterbias.products import stale_products
 from masterbias.runlock import OutDirBusy, RunLock
 
 RUN_LOCK = RunLock(OUT)
@@ -95,7 +95,7 @@ def guard_run():
             )
     if not (workflow.dryrun and locking and RUN_LOCK.busy()):
         write_plans()
-    stale = stale_products(OUT, PLAN.calibrated, master_slots())
+    stale = stale_products(OUT, PLAN.calibrated, master_slots(), PLAN.applied)
     if not stale:
         return
     shown = ", ".join(stale[:3]) + (", ..." if len(stale) > 3 else "")

@@ -4,6 +4,7 @@ import json
 
 from masterbias.history import write_history
 from masterbias.jobs import run_job
+from masterbias.registry import load, write_choices
 from masterbias.task_qc import write_qc
 
 
@@ -28,7 +29,10 @@ def work(snakemake, logger):
         snakemake.params.code,
         snakemake.threads,
         logger,
+        plan["rule"],
     )
+    masters = load(plan["out_dir"])["masters"]
+    write_choices(plan["applied"], masters, snakemake.output.debiased, plan["debiased"])
 
 
 def main(snakemake):

@@ -95,6 +95,19 @@ class Workflow:
 GUIDE_CLIPPING = {"sigma_clip": {"low": 5, "high": 5}}
 
 
+#: The amplifiers of masterbias.synth's small DECam-like mosaic, from its headers.
+DECAM_AMPLIFIERS = [
+    {"name": "A", "light": "header:DATASECA", "overscan": "header:BIASSECA"},
+    {"name": "B", "light": "header:DATASECB", "overscan": "header:BIASSECB"},
+]
+
+
+def decam_like_config(raw_dir: Path, **settings) -> dict:
+    """The small DECam-like mosaic's biases, every extension, without a preset."""
+    return {"raw_dir": str(raw_dir), "camera": None, "select": {"OBSTYPE": ["zero"]},
+            "amplifiers": DECAM_AMPLIFIERS, **settings}  # fmt: skip
+
+
 def base_config(raw_dir: Path, camera: str = "small", **overrides) -> dict:
     """A config for a synthetic camera of masterbias.synth: its clean overscan subtracted,
     its light area kept, everything else the defaults."""

@@ -68,7 +68,12 @@ def test_flags_fall_on_the_planted_nights_and_nowhere_else(tmp_path, seed):
     assert all(row["verification"] == "pass" for row in rows)
     after = [row for row in rows if row["valid_from"] >= "2026-03-03"]
     assert min(row["read_noise_adu"] for row in after) > 5.0  # 4 ADU + 1.2, and the overscan
-    assert [row["valid_to"] for row in rows] == [night.date for night in NIGHTS[1:]] + [""]
+    # a night a master each: each covers its own night, the first back and the last on for
+    # apply.max_nights (90)
+    assert [(row["valid_from"], row["valid_to"]) for row in rows] == (
+        [("2025-12-01", "2026-03-01")] + [(n.date, n.date) for n in NIGHTS[1:-1]]
+        + [("2026-03-08", "2026-06-06")]
+    )  # fmt: skip
 
 
 def test_an_archive_of_nights_through_the_workflow(tmp_path):
@@ -108,7 +113,9 @@ def test_an_archive_of_nights_through_the_workflow(tmp_path):
     ]  # fmt: skip
     skipped = history[3]
     assert skipped["skipped"].startswith("2 bias(es), fewer than combine.min_frames")
-    assert history[2]["valid_to"] == "2026-05-14" and history[-1]["valid_to"] == ""
+    # 05-13 has no master: its frames take the nearer one, 05-12 (the earlier of two as near)
+    assert history[2]["valid_to"] == "2026-05-13" and history[-1]["valid_to"] == "2026-08-12"
+    assert skipped["valid_from"] == skipped["valid_to"] == ""
     assert all(row["flags"] == "" for row in history)
 
     # the next night arrives: only its frames, its master and the tables (the history

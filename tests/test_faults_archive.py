@@ -10,13 +10,23 @@ import fitsio
 import numpy as np
 import pytest
 
-from conftest import SNAKEMAKE, Workflow, archive_config, base_config, flow_in
+from conftest import SNAKEMAKE, Workflow, archive_config, base_config, decam_like_config, flow_in
 from masterbias.config import default_config, load_config
 from masterbias.errors import ConfigError, FrameError
 from masterbias.planning import plan_run
 from masterbias.synth import NightSpec, write_archive, write_mosaic_night, write_night
 
 CERRO_PACHON = -70.74
+
+
+def night_run(tmp_path, n_bias: int, name: str):
+    """A night of ``n_bias`` small uncompressed biases in ``tmp_path/raw``, and the workflow
+    run on it in ``tmp_path/name``."""
+    frames = write_night(tmp_path / "raw", "small", n_bias=n_bias, n_flat=0, n_light=0, seed=8,
+                         compress=False)  # fmt: skip
+    flow = flow_in(tmp_path / name, base_config(tmp_path / "raw"))
+    flow.run()
+    return frames, flow
 
 
 def plan_of(raw, tmp_path, **settings):
@@ -36,10 +46,8 @@ def rewrite_header(path, **cards):
 
 @pytest.mark.workflow
 def test_copies_of_a_raw_frame_are_combined_once_and_said(tmp_path):
+    frames, reference = night_run(tmp_path, 5, "reference")
     raw = tmp_path / "raw"
-    frames = write_night(raw, "small", n_bias=5, n_flat=0, n_light=0, seed=8, compress=False)
-    reference = flow_in(tmp_path / "reference", base_config(raw))
-    reference.run()
     # a copy beside the original and another in a second folder, both sorting after it
     shutil.copy(frames[1], raw / "small.0002_copy.fits")
     (raw / "zz").mkdir()
@@ -101,10 +109,7 @@ def test_products_of_frames_and_nights_that_are_gone_are_removed(tmp_path):
 
 @pytest.mark.workflow
 def test_a_dry_run_lists_what_would_be_removed_and_removes_nothing(tmp_path):
-    raw = tmp_path / "raw"
-    frames = write_night(raw, "small", n_bias=4, n_flat=0, n_light=0, seed=8, compress=False)
-    flow = flow_in(tmp_path / "work", base_config(raw))
-    flow.run()
+    frames, flow = night_run(tmp_path, 4, "work")
     frames[0].unlink()
     done = flow.run("--dry-run")
     assert "raw frames or groups that are gone would be removed" in done.stdout + done.stderr
@@ -215,11 +220,7 @@ def test_the_memory_check_uses_the_output_type_before_any_frame_job(tmp_path):
 def test_mosaic_extensions_in_another_order_are_matched_by_name(tmp_path):
     raw = tmp_path / "raw"
     paths = write_mosaic_night(raw, "decam_like", n_bias=3, n_flat=0, seed=4, compress=False)
-    config = {"raw_dir": str(raw), "camera": None, "select": {"OBSTYPE": ["zero"]},
-              "amplifiers": [{"name": "A", "light": "header:DATASECA",
-                              "overscan": "header:BIASSECA"},
-                             {"name": "B", "light": "header:DATASECB",
-                              "overscan": "header:BIASSECB"}]}  # fmt: skip
+    config = decam_like_config(raw)
     reference = flow_in(tmp_path / "reference", config)
     reference.run()
     with fitsio.FITS(str(paths[1])) as fits:

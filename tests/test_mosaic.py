@@ -1,5 +1,7 @@
 """Mosaic cameras: every extension and amplifier of multi-extension, tile-compressed files."""
 
+import re
+
 import fitsio
 import numpy as np
 import pytest
@@ -9,11 +11,6 @@ from masterbias.sections import parse_section
 from masterbias.synth import MOSAICS, write_mosaic_night
 
 pytestmark = pytest.mark.workflow
-
-DECAM_AMPLIFIERS = [
-    {"name": "A", "light": "header:DATASECA", "overscan": "header:BIASSECA"},
-    {"name": "B", "light": "header:DATASECB", "overscan": "header:BIASSECB"},
-]
 
 
 def decam_config(raw, **settings):
@@ -200,8 +197,8 @@ def test_mosaic_mistakes_name_the_file_the_extension_and_the_reason(tmp_path):
 
     rewrite(paths[1], no_n2)
     line = line_of(flow.fail())
-    assert "decam_like_0002.fits: its image extensions differ from most biases'" in line
-    assert "(S1, S2, N1, N2): without N2" in line
+    assert re.search(r"decam_like_0002\.fits: its image extensions differ from most biases'"
+                     r".* \(S1, S2, N1, N2\): without N2;", line)  # fmt: skip
 
     paths[1].write_bytes(original)
 

@@ -317,7 +317,7 @@ def history_trends(rows: list[dict]) -> Figure:
     Parameters
     ----------
     rows : list of dict
-        One per master, in time order: ``valid_from`` (ISO date), ``group``,
+        One per master, in time order: ``night`` (ISO date, or None), ``group``,
         ``overscan_level_adu``, ``read_noise_adu``, ``master_noise_adu`` and ``flags``
         (words, or empty).
     """
@@ -325,8 +325,8 @@ def history_trends(rows: list[dict]) -> Figure:
 
     figure = _figure(10, 8)
     panels = figure.subplots(3, 1, sharex=True)
-    dated = all(row["valid_from"] for row in rows)
-    days = np.array([date.fromisoformat(row["valid_from"]).toordinal() if dated else index
+    dated = all(row["night"] for row in rows)
+    days = np.array([date.fromisoformat(row["night"]).toordinal() if dated else index
                      for index, row in enumerate(rows)], float)  # fmt: skip
     flagged = np.array([bool(row.get("flags")) for row in rows])
     keys = (("overscan_level_adu", "overscan level (ADU)"), ("read_noise_adu", "read noise (ADU)"),

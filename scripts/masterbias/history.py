@@ -37,7 +37,7 @@ __all__ = [
 ]  # fmt: skip
 
 HISTORY_COLUMNS = [
-    "group", "master", "n_frames", "first_obs", "last_obs", "valid_from", "valid_to",
+    "group", "night", "master", "n_frames", "first_obs", "last_obs", "valid_from", "valid_to",
     "read_noise_adu", "overscan_level_adu", "master_noise_adu", "verification", "flags",
     "previous", "changed", "inputs_sha256", "software", "skipped",
 ]  # fmt: skip
@@ -309,9 +309,11 @@ def write_history(
     code: str = "",
     workers: int = 1,
     logger: logging.Logger | None = None,
+    rule: dict | None = None,
 ) -> list[dict]:
     """Write ``calibrations.csv``: a row per group, its master's validity, measurements,
-    verification and flags (see the module).
+    verification and flags (see the module); and ``calibrations.json``, the masters and
+    the rule that chooses among them (:mod:`masterbias.registry`).
 
     Parameters
     ----------
@@ -329,10 +331,15 @@ def write_history(
         The digest of this code (the comparisons kept are made by it).
     workers : int
         Threads for the comparisons.
+    rule : dict, optional
+        How a frame's master is chosen: ``mode_keys`` (the group_by header keywords),
+        ``by_night``, ``longitude`` (night.longitude), ``max_nights``; by night with 90
+        nights when not given.
     """
     from . import SOFTWARE
     from .fitsfile import atomic_output, write_csv
     from .products import group_slot, product
+    from .registry import REGISTRY_VERSION, validity
 
     logger = logger or logging.getLogger(__name__)
     infos = [MasterInfo.from_json(entry) for entry in infos]
@@ -345,35 +352,54 @@ def write_history(
         lambda label: product(out_dir, "comparison", group=group_slot(label)), code, workers,
         logger,
     )  # fmt: skip
+    rule = rule or {"mode_keys": [], "by_night": True, "longitude": None, "max_nights": 90}
     previous = previous_masters(infos)
     rows: dict[str, dict] = {}
     for items in series(infos).values():
         flags = series_flags([loaded[i.label] for i in items],
                              [compared.get(i.label) for i in items])  # fmt: skip
-        for position, (info, found) in enumerate(zip(items, flags, strict=True)):
+        verdicts = [_verdict(loaded[info.label]) for info in items]
+        good = [verdict == "pass" for verdict in verdicts]
+        ranges = validity([info.night for info in items], good, rule["max_nights"])
+        for info, found, verdict, valid in zip(items, flags, verdicts, ranges, strict=True):
             record = loaded[info.label]
             measured = amplifier_measurements(record).values()
-            later = items[position + 1].start if position + 1 < len(items) else ""
+            valid_from, valid_to = valid or ("", "")
             rows[info.label] = {
-                "group": info.label, "master": masters[info.label], "n_frames": info.frames,
-                "first_obs": info.first_obs, "last_obs": info.last_obs,
-                "valid_from": info.start, "valid_to": later,
+                "group": info.label, "night": info.night, "master": masters[info.label],
+                "n_frames": info.frames, "first_obs": info.first_obs, "last_obs": info.last_obs,
+                "valid_from": valid_from, "valid_to": valid_to,
                 "read_noise_adu": _median([m["read_noise"] for m in measured]),
                 "overscan_level_adu": _median([m["level"] for m in measured]),
                 "master_noise_adu": _median([m["noise"] for m in measured]),
-                "verification": _verdict(record), "flags": " ".join(found),
+                "verification": verdict, "flags": " ".join(found),
                 "previous": previous.get(info.label, ""),
                 "changed": _changed_counts(compared.get(info.label)),
                 "inputs_sha256": inputs_digest(record), "software": SOFTWARE, "skipped": "",
             }  # fmt: skip
     for info in infos:
         if info.skipped is not None:
-            rows[info.label] = {"group": info.label, "n_frames": info.frames,
-                                "first_obs": info.first_obs, "last_obs": info.last_obs,
-                                "valid_from": info.start, "software": SOFTWARE,
+            rows[info.label] = {"group": info.label, "night": info.night,
+                                "n_frames": info.frames, "first_obs": info.first_obs,
+                                "last_obs": info.last_obs, "software": SOFTWARE,
                                 "skipped": info.skipped}  # fmt: skip
-    ordered = sorted(rows.values(), key=lambda row: (row["valid_from"], row["group"]))
+    starts = {info.label: info.start for info in infos}
+    ordered = sorted(rows.values(), key=lambda row: (starts[row["group"]], row["group"]))
     write_csv(output, ordered, HISTORY_COLUMNS)
+    modes = {info.label: {key: value for key, value in info.mode} for info in infos}
+    registry = {
+        "version": REGISTRY_VERSION, **rule,
+        "masters": [
+            {"group": row["group"], "master": row["master"], "night": row["night"],
+             "mode": modes[row["group"]], "verification": row["verification"],
+             "valid_from": row["valid_from"], "valid_to": row["valid_to"],
+             "sha256": loaded[row["group"]].get("master_sha256"),
+             "extensions": [e["extension"] for e in loaded[row["group"]]["extensions"]]}
+            for row in ordered if not row.get("skipped")
+        ],
+    }  # fmt: skip
+    with atomic_output(product(out_dir, "registry")) as temporary:
+        temporary.write_text(json.dumps(registry, indent=1))
     flagged = [f"{row['group']}: {row['flags']}" for row in ordered if row.get("flags")]
     logger.info("wrote %s (%d masters, %d skipped); flagged: %s", output, len(loaded),
                 len(ordered) - len(loaded), "; ".join(flagged) or "none")  # fmt: skip

@@ -110,6 +110,12 @@ POVLEV = Keyword("POVLEV{}", "median column level subtracted, ADU", float, 4)
 LTV1 = Keyword("LTV1", "offset, IRAF convention", float)
 LTV2 = Keyword("LTV2", "offset, IRAF convention", float)
 
+# -- a debiased frame ---------------------------------------------------------------------
+MBFILE = Keyword("MBFILE", "master bias subtracted (path under out_dir)")
+MBSUM = Keyword("MBSUM", "SHA-256 of the master bias subtracted")
+MBNIGHT = Keyword("MBNIGHT", "observing night of the master bias")
+MBAWAY = Keyword("MBAWAY", "nights from this frame's to the master's", int)
+
 # -- the master --------------------------------------------------------------------------
 NCOMBINE = Keyword("NCOMBINE", "number of frames combined", int)
 COMBMETH = Keyword("COMBMETH", "combination of the kept values", str)

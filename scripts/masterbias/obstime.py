@@ -31,6 +31,7 @@ __all__ = [
     "header_longitude",
     "observing_night",
     "east_longitude",
+    "frame_night",
     "PLAUSIBLE_YEARS",
     "READ_KEYWORDS",
 ]
@@ -189,6 +190,13 @@ def header_longitude(keywords: dict) -> tuple[float | None, str]:
     if isinstance(x, (int, float)) and isinstance(y, (int, float)) and (x or y):
         return math.degrees(math.atan2(y, x)), "OBSGEO-X/Y"
     return None, ""
+
+
+def frame_night(iso: str, configured: float | None, header: float | None) -> str:
+    """A frame's observing night: at ``night.longitude`` (``configured``) when set, else at
+    the longitude its header gives, else in UT."""
+    longitude = configured if configured is not None else header
+    return observing_night(iso, longitude if longitude is not None else 0.0)
 
 
 def east_longitude(degrees: float) -> float:

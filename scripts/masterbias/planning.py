@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .discovery import HeaderCache, RawFrame, SelectionRule, find_raw_files, keyword_name
@@ -109,6 +109,9 @@ class Plan:
         Label -> Group, masters and skipped groups alike.
     notes : tuple of str
         Warnings for the user (entries skipped, headers read with corrections).
+    applied : dict
+        Debiased name -> the RawFrame of each frame ``apply.select`` chooses (flats,
+        science frames), to be calibrated with its master.
     """
 
     raw_dir: str
@@ -117,6 +120,7 @@ class Plan:
     biases: dict
     groups: dict
     notes: tuple[str, ...] = ()
+    applied: dict = field(default_factory=dict)
 
     @functools.cached_property
     def masters(self) -> list[str]:
@@ -144,7 +148,8 @@ def header_keywords(config: dict) -> frozenset[str]:
     from .obstime import READ_KEYWORDS
     from .task_summary import SUMMARY_KEYWORDS
 
-    named = [*config["select"], *(key for key in config["group_by"] if key != NIGHT)]
+    named = [*config["select"], *config["apply"]["select"],
+             *(key for key in config["group_by"] if key != NIGHT)]  # fmt: skip
     if isinstance(config["gain"], str):
         named.append(config["gain"])
     return frozenset(
@@ -290,7 +295,7 @@ NIGHT = "night"
 def _nights(biases: dict[str, RawFrame], longitude: float | None, notes: list[str]) -> dict:
     """Each bias's observing night (ISO date); frames whose header gives no longitude (and
     no ``night.longitude``) take UT, said in ``notes``."""
-    from .obstime import LONGITUDE_KEYWORDS, observing_night
+    from .obstime import LONGITUDE_KEYWORDS, frame_night
 
     nights, on_ut = {}, []
     for name, frame in biases.items():
@@ -300,10 +305,9 @@ def _nights(biases: dict[str, RawFrame], longitude: float | None, notes: list[st
                 f"{frame.time.source}, so its observing night is unknown; fix the header or "
                 "leave the file out with 'exclude'",
             )
-        east = longitude if longitude is not None else frame.longitude[0]
-        if east is None:
+        if longitude is None and frame.longitude[0] is None:
             on_ut.append(frame.path)
-        nights[name] = observing_night(frame.time.iso, east or 0.0)
+        nights[name] = frame_night(frame.time.iso, longitude, frame.longitude[0])
     if on_ut:
         notes.append(
             f"{len(on_ut)} bias(es) ({', '.join(on_ut[:3])}{', ...' if len(on_ut) > 3 else ''}) "
@@ -464,10 +468,36 @@ def plan_run(config: dict, main_process: bool = True) -> Plan:
         biases=biases,
         groups=groups,
         notes=tuple(notes),
+        applied=_applied(frames, verdicts, config["apply"]["select"], raw_dir),
     )
     _check_layouts(plan, config)
     _check_combination(plan, config)
     return plan
+
+
+def _applied(frames: list[RawFrame], verdicts: dict, select: dict, raw_dir: Path) -> dict:
+    """The frames ``apply.select`` chooses, by their debiased name (the raw path without
+    ``.gz``/``.fz``, as a calibrated frame's); none when it is empty.
+
+    Raises
+    ------
+    ConfigError
+        If it chooses biases, or no frame at all.
+    """
+    if not select:
+        return {}
+    rule = SelectionRule.from_config(select)
+    chosen = [frame for frame in frames if rule.why_not(frame) is None]
+    if not chosen:
+        raise ConfigError("apply.select", _nothing_selected(rule, frames, raw_dir, "frame"))
+    biases = [frame for frame in chosen if verdicts[frame.relpath] is None]
+    if biases:
+        raise ConfigError(
+            "apply.select",
+            f"chooses {len(biases)} of the biases (e.g. {biases[0].path}): a master is "
+            "subtracted from other frames; choose them by a keyword the biases do not share",
+        )
+    return {frame.calibrated: frame for frame in chosen}
 
 
 def _check_layouts(plan: Plan, config: dict) -> None:
@@ -514,8 +544,9 @@ def _check_combination(plan: Plan, config: dict) -> None:
             plan_bands(count, layout.output_shape, mem_limit, settings, itemsize=itemsize)
 
 
-def _nothing_selected(rule: SelectionRule, frames: list[RawFrame], raw_dir: Path) -> str:
-    """Say what the headers hold, so the user can see how to fix ``select``."""
+def _nothing_selected(rule: SelectionRule, frames: list[RawFrame], raw_dir: Path,
+                      what: str = "bias") -> str:  # fmt: skip
+    """Say what the headers hold, so the user can see how to fix the selection."""
     seen = []
     for keyword in rule.accepted:
         values: dict[str, int] = {}
@@ -526,6 +557,6 @@ def _nothing_selected(rule: SelectionRule, frames: list[RawFrame], raw_dir: Path
         seen.append(f"{keyword}: {found}")
     wanted = "; ".join(f"{key} in {values}" for key, values in rule.accepted.items())
     return (
-        f"no bias selected among {len(frames)} files in {os.fspath(raw_dir)!r}: looking for "
+        f"no {what} selected among {len(frames)} files in {os.fspath(raw_dir)!r}: looking for "
         f"{wanted}, the headers hold {'; '.join(seen)}"
     )

@@ -31,6 +31,9 @@ PRODUCTS = {
     "extension_figures": "qc/figures{group}/extensions",
     "comparison": ".cache/changes{group}.json",
     "history": "calibrations.csv",
+    "registry": "calibrations.json",
+    "debiased": "debiased/{frame}",
+    "choices": "debiased.csv",
     "history_figure": "qc/figures/history.png",
     "log": "logs/{job}.log",
     "benchmark": "benchmarks/{job}.tsv",
@@ -70,7 +73,7 @@ GROUP_PRODUCTS = ("master", "combine_record", "comparison", "figure", "extension
                   "master_part", "record_part")  # fmt: skip
 
 
-def stale_products(out_dir: str, calibrated, slots) -> list[str]:
+def stale_products(out_dir: str, calibrated, slots, debiased=()) -> list[str]:
     """Products under ``out_dir`` that the run as planned does not make: calibrated frames
     of raw frames that are gone (or no longer biases), whatever was made for a group that
     no longer exists (a night whose frames moved, a run that was not grouped), and figures
@@ -82,6 +85,8 @@ def stale_products(out_dir: str, calibrated, slots) -> list[str]:
     out_dir : str
     calibrated : iterable of str
         The calibrated names of the run (``{frame}``).
+    debiased : iterable of str
+        The debiased names of the run (the frames ``apply.select`` chooses).
     slots : iterable of str
         The ``{group}`` of every master of the run.
 
@@ -99,6 +104,7 @@ def stale_products(out_dir: str, calibrated, slots) -> list[str]:
         return {path for path in top.glob(pattern) if not path.name.startswith(".partial-")}
 
     current = {Path(product(out_dir, "calibrated", frame=name)) for name in calibrated}
+    current |= {Path(product(out_dir, "debiased", frame=name)) for name in debiased}
     current.add(Path(product(out_dir, "history_figure")))
     for slot in slots:
         master = Path(product(out_dir, "master", group=slot))
@@ -106,7 +112,8 @@ def stale_products(out_dir: str, calibrated, slots) -> list[str]:
         for kind in GROUP_PRODUCTS:
             current |= {path for path in found(kind, slot) if kind != "figure"
                         or path.stat().st_mtime_ns >= made}  # fmt: skip
-    existing = {path for path in found("calibrated", "") if path.is_file()}
+    existing = {path for kind in ("calibrated", "debiased") for path in found(kind, "")
+                if path.is_file()}  # fmt: skip
     for kind in GROUP_PRODUCTS:
         existing |= found(kind, "") | found(kind, "/*")
     return sorted(str(path) for path in existing - current)

@@ -19,7 +19,20 @@ from .errors import FrameError
 __all__ = ["read_at", "write_at"]
 
 
-def read_at(descriptor: int, buffer, offset: int, name: str, preadv=os.preadv) -> None:
+def _transfer(move, descriptor: int, buffer, offset: int) -> int:
+    """Call ``move`` (``os.preadv`` or ``os.pwritev``) until the whole buffer is moved or a
+    call moves nothing; the number of bytes moved."""
+    view = memoryview(buffer).cast("B")
+    done = 0
+    while done < len(view):
+        count = move(descriptor, [view[done:]], offset + done)
+        if count == 0:
+            break
+        done += count
+    return done
+
+
+def read_at(descriptor: int, buffer, offset: int, name: str, preadv=None) -> None:
     """Fill ``buffer`` (any writable buffer: a numpy array) with the bytes of the file
     from ``offset`` on.
 
@@ -31,39 +44,34 @@ def read_at(descriptor: int, buffer, offset: int, name: str, preadv=os.preadv) -
     offset : int
     name : str
         The file, for the error.
-    preadv : callable
-        ``os.preadv`` (another function that reads as it does, in tests).
+    preadv : callable, optional
+        Reads as ``os.preadv`` does (the default, looked up at each call).
 
     Raises
     ------
     FrameError
         If the file ends before the buffer is full.
     """
-    view = memoryview(buffer).cast("B")
-    done = 0
-    while done < len(view):
-        count = preadv(descriptor, [view[done:]], offset + done)
-        if count == 0:
-            raise FrameError(
-                name,
-                f"is cut short: it ends at byte {offset + done}, {len(view) - done} bytes "
-                f"before the end of the {len(view)} bytes read from byte {offset}",
-            )
-        done += count
+    size = memoryview(buffer).nbytes
+    done = _transfer(preadv or os.preadv, descriptor, buffer, offset)
+    if done < size:
+        raise FrameError(
+            name,
+            f"is cut short: it ends at byte {offset + done}, {size - done} bytes before the "
+            f"end of the {size} bytes read from byte {offset}",
+        )
 
 
-def write_at(descriptor: int, buffer, offset: int, path: str, pwritev=os.pwritev) -> None:
-    """Write all of ``buffer`` into the file from ``offset`` on.
+def write_at(descriptor: int, buffer, offset: int, path: str, pwritev=None) -> None:
+    """Write all of ``buffer`` into the file from ``offset`` on (with ``pwritev``, by
+    default ``os.pwritev`` looked up at each call).
 
     Raises
     ------
     OSError
         If a write moves nothing (the file system refuses to go on).
     """
-    view = memoryview(buffer).cast("B")
-    done = 0
-    while done < len(view):
-        count = pwritev(descriptor, [view[done:]], offset + done)
-        if count == 0:
-            raise OSError(errno.EIO, f"wrote {done} of {len(view)} bytes at {offset}", path)
-        done += count
+    size = memoryview(buffer).nbytes
+    done = _transfer(pwritev or os.pwritev, descriptor, buffer, offset)
+    if done < size:
+        raise OSError(errno.EIO, f"wrote {done} of {size} bytes at {offset}", path)

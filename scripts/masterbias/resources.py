@@ -46,10 +46,11 @@ class JobResources:
 
         return self.plan.groups[group_label(wildcards.group)]
 
-    def _pixels(self, name: str) -> int:
+    def _pixels(self, name: str, frames=None) -> int:
         """Pixels of a raw frame's largest image (jobs hold one image at a time)."""
+        frame = (frames or self.plan.biases)[name]
         return max(rows * columns for rows, columns in
-                   (image.shape for image in self.plan.biases[name].header.images))  # fmt: skip
+                   (image.shape for image in frame.header.images))  # fmt: skip
 
     def calibrate_mem_mb(self, wildcards) -> int:
         """The raw image (up to 32 bit, and cfitsio's copy of a decompressed .gz), a block
@@ -60,6 +61,14 @@ class JobResources:
         """Minutes, for clusters: a generous multiple of ~0.1 s per million pixels over a
         floor that covers a Snakemake start-up on a busy node."""
         return 10 + self._pixels(wildcards.frame) // 10**7
+
+    def debias_mem_mb(self, wildcards) -> int:
+        """A frame job's, with the calibrated image in float64 and the master's image."""
+        return PROCESS_MB + self._pixels(wildcards.frame, self.plan.applied) * 32 // 10**6 + 1
+
+    def debias_runtime(self, wildcards) -> int:
+        """As a frame job's."""
+        return 10 + self._pixels(wildcards.frame, self.plan.applied) // 10**7
 
     def combine_mem_mb(self, wildcards) -> int:
         return PROCESS_MB + -(-self.mem_limit // 10**6)

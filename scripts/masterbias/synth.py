@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import fitsio
@@ -312,12 +313,22 @@ class NightSpec:
     time_form : {'iso', 'split', 'date'}
         How the header tells the time: ``DATE-OBS`` in ISO form; the old split form (the
         date in ``DATE-OBS``, the time in ``UT``); or only ``DATE``.
+    noisy : int
+        Biases (the last ones) read with three times the read noise: a master of them
+        fails its verification.
+    flats, lights : int
+        Flat fields (``IMAGETYP = 'FLAT'``, from 17:00) and science frames
+        (``IMAGETYP = 'LIGHT'``, from 22:00), 5 minutes apart, ``flat_NNN`` and
+        ``light_NNN`` in the folder of their UT date.
     """
 
     date: str
     afternoon: int = 4
     morning: int = 4
     time_form: str = "iso"
+    noisy: int = 0
+    flats: int = 0
+    lights: int = 0
 
 
 def _time_cards(moment, form: str) -> list[dict]:
@@ -328,6 +339,21 @@ def _time_cards(moment, form: str) -> list[dict]:
     if form == "date":
         return [{"name": "DATE", "value": iso[:19], "comment": "UT when written"}]
     return [{"name": "DATE-OBS", "value": iso, "comment": "UT at start"}]
+
+
+def _write_archive_frame(folder, camera, suffix, time_form, longitude, kind, number, moment,
+                         frame, imagetyp, exptime, filt) -> Path:  # fmt: skip
+    """Write one frame of an archive as ``<UT date>/<kind>_<number><suffix>``, its time in
+    ``time_form`` and (not None) the longitude in its header."""
+    path = folder / moment.strftime("%Y%m%d") / f"{kind}_{number:03d}{suffix}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cards = _header(camera, imagetyp, exptime, filt, 0)
+    header = [card for card in cards if card["name"] != "DATE-OBS"]
+    header += _time_cards(moment, time_form)
+    if longitude is not None:
+        header.append({"name": "OBSGEO-L", "value": longitude, "comment": "deg east"})
+    write_frame(path, quantise(frame, camera.dtype), header)
+    return path
 
 
 def write_archive(
@@ -387,21 +413,27 @@ def write_archive(
         moments = [start + timedelta(hours=16, minutes=2 * k) for k in range(night.afternoon)]
         moments += [start + timedelta(hours=31, minutes=2 * k) for k in range(night.morning)]
         written[night.date] = []
+        noisy = replace(model, read_noise=3.0 * model.read_noise)
+        write = partial(_write_archive_frame, folder, camera, ".fits.gz" if compress else ".fits",
+                        night.time_form, longitude if longitude_in_header else None)  # fmt: skip
+
         for k, moment in enumerate(moments):
             rng = np.random.default_rng([seed, 2, index, k])
-            frame = make_frame(model, truth, rng, level_offset=level + rng.normal(0.0, 2.0))
+            read = noisy if k >= len(moments) - night.noisy else model
+            frame = make_frame(read, truth, rng, level_offset=level + rng.normal(0.0, 2.0))
             day = moment.strftime("%Y%m%d")
             numbers[day] = numbers.get(day, 0) + 1
-            suffix = ".fits.gz" if compress else ".fits"
-            path = folder / day / f"bias_{numbers[day]:03d}{suffix}"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            cards = _header(camera, "BIAS", 0.0, "", 0)
-            header = [card for card in cards if card["name"] != "DATE-OBS"]
-            header += _time_cards(moment, night.time_form)
-            if longitude_in_header:
-                header.append({"name": "OBSGEO-L", "value": longitude, "comment": "deg east"})
-            write_frame(path, quantise(frame, camera.dtype), header)
-            written[night.date].append(path)
+            written[night.date].append(write("bias", numbers[day], moment, frame, "BIAS", 0.0, ""))
+        others = [("flat", "FLAT", 5.0, 15000.0, 17, night.flats),
+                  ("light", "LIGHT", 120.0, 300.0, 22, night.lights)]  # fmt: skip
+        for kind, imagetyp, exptime, signal, hour, count in others:
+            for k in range(count):
+                rng = np.random.default_rng([seed, 3, index, k, hour])
+                moment = start + timedelta(hours=hour, minutes=5 * k)
+                frame = make_frame(model, truth, rng, signal=signal, level_offset=level)
+                day = moment.strftime("%Y%m%d")
+                numbers[(kind, day)] = numbers.get((kind, day), 0) + 1
+                write(kind, numbers[(kind, day)], moment, frame, imagetyp, exptime, "g")
     return written
 
 

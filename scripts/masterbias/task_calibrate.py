@@ -1,9 +1,15 @@
-"""The per-frame job: read a raw bias, calibrate each of its images, write it atomically."""
+"""The per-frame job: read a raw frame, calibrate each of its images, write it atomically.
+
+A bias is calibrated (overscan subtracted, trimmed); another frame chosen by
+``apply.select`` is calibrated the same way and then debiased: its master bias
+(:mod:`masterbias.registry`) subtracted, extension by extension.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 
 import fitsio
 import numpy as np
@@ -12,7 +18,57 @@ from . import SOFTWARE
 from . import keywords as kw
 from .errors import FrameError
 
-__all__ = ["calibrate_file", "overscan_table"]
+__all__ = ["calibrate_file", "overscan_table", "MasterBias"]
+
+
+@dataclass(frozen=True)
+class MasterBias:
+    """The master subtracted from a frame, as a debiased frame records it: its file
+    (``path`` as the job opens it, ``name`` relative to ``out_dir``), its observing
+    ``night`` (or None), the ``sha256`` of its bytes, ``nights_away`` (its night less the
+    frame's, or None) and the ``reason`` it was chosen (:class:`masterbias.registry.Choice`).
+    """
+
+    path: str
+    name: str
+    night: str | None
+    sha256: str
+    nights_away: int | None
+    reason: str
+
+    def image(self, label: str | None, shape: tuple[int, int], where: str) -> np.ndarray:
+        """The master's data for the extension ``label`` (None: a single image), float64.
+
+        Raises
+        ------
+        FrameError
+            If the master has no such extension, or another shape.
+        """
+        from .fitsfile import read_image
+
+        with fitsio.FITS(self.path) as fits:
+            if label is not None and label not in fits:
+                raise FrameError(where, f"the master {self.name} has no extension {label}")
+        data = read_image(self.path, label if label is not None else 0)
+        if data.shape != shape:
+            raise FrameError(
+                where,
+                f"its calibrated image is {shape[0]} x {shape[1]} but the master {self.name} "
+                f"is {data.shape[0]} x {data.shape[1]}",
+            )
+        return data.astype(np.float64)
+
+    def put(self, header) -> None:
+        """Record the master in a debiased image's header."""
+        from .fitsfile import fits_text
+
+        kw.MBFILE.put(header, fits_text(self.name))
+        kw.MBSUM.put(header, self.sha256)
+        if self.night is not None:
+            kw.MBNIGHT.put(header, self.night)
+            kw.MBAWAY.put(header, self.nights_away)
+        kw.put_history(header, f"{SOFTWARE}: subtracted {fits_text(self.name)}: "
+                               f"{fits_text(self.reason)}")  # fmt: skip
 
 
 def overscan_table(results: list[tuple[str, object]], mosaic: bool) -> np.ndarray | None:
@@ -70,8 +126,9 @@ def calibrate_file(
     fingerprint: list[int] | None = None,
     logger: logging.Logger | None = None,
     raw_name: str | None = None,
+    master: MasterBias | None = None,
 ) -> None:
-    """Calibrate one raw bias into ``output``.
+    """Calibrate one raw frame into ``output``, and debias it when ``master`` is given.
 
     Parameters
     ----------
@@ -79,6 +136,9 @@ def calibrate_file(
     raw_name : str, optional
         What ``RAWFILE`` says: the raw frame's path relative to ``raw_dir`` (its file name
         when not given).
+    master : MasterBias, optional
+        The master to subtract from each image after its overscan and trim (in float64,
+        before the cast to ``dtype``), extension by extension.
     fingerprint : list of int, optional
         Size and modification time (ns) of the raw file when the run was planned: a file
         changed since then is not calibrated (the plan would not describe it).
@@ -127,7 +187,7 @@ def calibrate_file(
                     where = f"{raw_path} [{label}]" if mosaic else raw_path
                     extname = label if mosaic else None
                     result = _calibrate_image(hdu, extname, primary, spec, dtype, where,
-                                              raw_name, digest, out, logger)  # fmt: skip
+                                              raw_name, digest, out, logger, master)  # fmt: skip
                     results.append((label, result))
                     logger.info("wrote %s%s (%d x %d %s)", output, f" [{label}]" if mosaic else "",
                                 *out[-1].get_dims(), dtype)  # fmt: skip
@@ -136,9 +196,10 @@ def calibrate_file(
                     out.write(table, extname=kw.OVERSCAN_TABLE)
 
 
-def _calibrate_image(hdu, extname, primary, spec, dtype, where, raw_name, digest, out, logger):
-    """Calibrate one image HDU into a new image HDU of ``out`` (named ``extname`` in a
-    mosaic, None: the only image); its CalibrationResult.
+def _calibrate_image(hdu, extname, primary, spec, dtype, where, raw_name, digest, out, logger,
+                     master=None):  # fmt: skip
+    """Calibrate (and with ``master``, debias) one image HDU into a new image HDU of ``out``
+    (named ``extname`` in a mosaic, None: the only image); its CalibrationResult.
 
     The image is written whole: cfitsio writes a new HDU's pixels in one pass, while
     writing them block by block into a created HDU costs a second pass (measured 20 %
@@ -162,7 +223,8 @@ def _calibrate_image(hdu, extname, primary, spec, dtype, where, raw_name, digest
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         bad = int((~np.isfinite(data)).sum())
         raise FrameError(where, f"{bad} pixels are NaN or infinite")
-    result = calibrate_frame(data, layout, dtype, _blank_pixels(data, own))
+    result = calibrate_frame(data, layout, dtype if master is None else "float64",
+                             _blank_pixels(data, own))  # fmt: skip
     for amp in result.amplifiers:
         logger.info(amp.describe())
     if result.blank:
@@ -176,5 +238,9 @@ def _calibrate_image(hdu, extname, primary, spec, dtype, where, raw_name, digest
             header.add_record({"name": "EXTVER", "value": hdu.get_extver()})
     else:
         header = calibrated_header(frame_header(raw_header, raw_name, digest), result, layout)
-    out.write(result.image, header=header, extname=extname)
+    image = result.image
+    if master is not None:
+        image = (image - master.image(extname, image.shape, where)).astype(dtype)
+        master.put(header)
+    out.write(image, header=header, extname=extname)
     return result
