@@ -115,6 +115,9 @@ def median_of(runs: list[dict]) -> dict:
 
 
 def table(rows: list[tuple], header: tuple) -> str:
+    """A Markdown table; a column headed "" is left out."""
+    kept = [index for index, name in enumerate(header) if name]
+    header, rows = [header[i] for i in kept], [[row[i] for i in kept] for row in rows]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -201,7 +204,9 @@ def bench_night(root: Path, sizes: Sizes, repeats: int) -> str:
     ours_master = fitsio.read(
         str(folders["workflow, the guide's clipping"] / "results" / "master_bias.fits")
     )
-    ccdproc_master = fitsio.read(str(folders["guide's ccdproc code"] / "cal" / "combined_bias.fit"))
+    ccdproc_master = fitsio.read(
+        str(folders["guide's ccdproc code"] / "cal" / "combined_bias.fit")
+    ).astype(np.float32)  # ccdproc writes float64: compared as the float32 it rounds to
     rows = [(name, f"{r['seconds']:.1f}", f"{r['peak_mb']:.0f}", f"{r['seconds'] / ours:.2f}")
             for name, r in results.items()]  # fmt: skip
     whole_run = folders["workflow (snakemake --cores 2)"] / "results"
@@ -357,13 +362,14 @@ def bench_archive(root: Path, sizes: Sizes, repeats: int) -> str:
     tonight = once(root / f"tonight{frames}", lambda raw: write_archive(
         raw, ARCHIVE_CAMERA, specs[nights:], ARCHIVE_LONGITUDE, seed=13))  # fmt: skip
     raw = fresh(root / "archive-raw")  # the archive, hard-linked, tonight's folder added later
-    shutil.copytree(archive, raw, dirs_exist_ok=True, copy_function=os.link)
+    linked = {"dirs_exist_ok": True, "copy_function": os.link,
+              "ignore": shutil.ignore_patterns(".complete")}  # fmt: skip
+    shutil.copytree(archive, raw, **linked)
     by_night = {**ARCHIVE_LAYOUT, "group_by": ["night"], "night": {"longitude": ARCHIVE_LONGITUDE}}
     out = fresh(root / "archive-out")
     full = measure(workflow(out, {"raw_dir": str(raw), **by_night}), cwd=out)
     plan = measure(workflow(out, {"raw_dir": str(raw), **by_night}, "--dry-run"), cwd=out)
-    shutil.copytree(tonight, raw, dirs_exist_ok=True, copy_function=os.link)
-    (raw / ".complete").unlink(missing_ok=True)
+    shutil.copytree(tonight, raw, **linked)
     nightly = measure(workflow(out, {"raw_dir": str(raw), **by_night}), cwd=out)
     alone_out = fresh(root / "tonight-out")
     alone = measure(workflow(alone_out, {"raw_dir": str(tonight), **by_night}), cwd=alone_out)

@@ -1,4 +1,5 @@
 import csv
+import functools
 import json
 import os
 import re
@@ -95,8 +96,10 @@ def benchmark_path(job):
     return path("benchmark", job=job)
 
 
+@functools.cache
 def script_digest(script):
-    """Content hash of the package modules a script imports (see masterbias.codehash)."""
+    """Content hash of the package modules a script imports (see masterbias.codehash),
+    read once per process: every job and seal of a run is made with the same code."""
     return code_digest(SCRIPTS / script)
 
 
