@@ -24,7 +24,7 @@ from masterbias.codehash import code_digest
 from masterbias.config import load_config
 from masterbias.errors import MasterBiasError
 from masterbias.fitsfile import write_if_changed
-from masterbias.history import master_infos, previous_masters, series
+from masterbias.history import master_infos, series
 from masterbias.layout import LayoutSpec
 from masterbias.planning import plan_run
 from masterbias.products import (
@@ -66,9 +66,8 @@ FRAME_CONFIG = {
     "extensions": config["extensions"],
     "dtype": config["output_dtype"],
 }
-# what the history knows of every group, and the master before each in its series
+# what the history knows of every group
 INFOS = master_infos(PLAN)
-PREVIOUS = previous_masters(INFOS)
 # the extensions of each master, by the jobs that combine them
 PARTS = {
     group_slot(label): PLAN.groups[label].parts(config["combine"]["extensions_per_job"])
@@ -177,9 +176,11 @@ def frame_settings(wildcards):
 GROUP_SCRIPTS = ("calibrate_frame.py", "combine_biases.py", "assemble_master.py")
 
 
+@functools.cache
 def seal_of(label):
     """The seal of a group (masterbias.seals): its frames, the settings and code of the
-    jobs that make its products."""
+    jobs that make its products (once per process: the planning checks every group's and
+    each combine job's params ask again)."""
     frames = [
         [name, frame.relpath, list(frame.stamp), frame.time.iso]
         for name, frame in (
@@ -364,7 +365,7 @@ CHOICES = {}
 def chosen(name):
     """The master chosen for a frame of apply.select, once the history is written (the
     choice needs every master's verification)."""
-    table = checkpoints.write_qc_tables.get().output.debiased
+    table = checkpoints.write_qc_tables.get().output.choices
     stamp = os.stat(table).st_mtime_ns
     if CHOICES.get("stamp") != stamp:
         with open(table) as stream:
@@ -408,7 +409,7 @@ def debias_settings(wildcards):
     frame, row = PLAN.applied[wildcards.frame], chosen(wildcards.frame)
     away = row["nights_away"]
     master = {
-        "path": chosen_master(wildcards),
+        "path": os.path.join(OUT, row["master"]),
         "name": row["master"],
         "night": row["night"] or None,
         "sha256": row["master_sha256"],

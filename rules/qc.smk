@@ -24,7 +24,7 @@ checkpoint write_qc_tables:
             category="History",
         ),
         registry=path("registry"),
-        debiased=path("choices"),
+        choices=path("choices"),
     log:
         log_path("write_qc_tables"),
     benchmark:

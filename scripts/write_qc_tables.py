@@ -32,7 +32,7 @@ def work(snakemake, logger):
         plan["rule"],
     )
     masters = load(plan["out_dir"])["masters"]
-    write_choices(plan["applied"], masters, snakemake.output.debiased, plan["debiased"])
+    write_choices(plan["applied"], masters, snakemake.output.choices, plan["debiased"])
 
 
 def main(snakemake):

@@ -204,3 +204,21 @@ def test_a_mosaic_frame_is_debiased_extension_by_extension(tmp_path):
             assert debiased[label].read().shape == calibrated[label].read().shape
             assert np.median(debiased[label].read()) > 1000  # the flat's light, bias gone
             assert np.median(master[label].read()) < 50
+
+
+def test_a_lower_case_group_by_key_still_matches_frames_to_their_masters(tmp_path):
+    """The history keys a master's mode as a frame's mode is read: by the header keyword."""
+    from masterbias.config import default_config
+    from masterbias.history import master_infos
+    from masterbias.planning import plan_run
+    from masterbias.registry import frame_facts, rule_of
+
+    raw = tmp_path / "raw"
+    write_archive(raw, "small", [NightSpec("2026-05-01")], -70.74, seed=2)
+    config = default_config(**archive_config(raw, group_by=["night", "filter"],
+                                             out_dir=str(tmp_path / "out")))  # fmt: skip
+    plan = plan_run(config)
+    (info,) = master_infos(plan)
+    frame = next(iter(plan.biases.values()))
+    facts = frame_facts(frame.keywords, [], frame.time, frame.longitude[0], rule_of(config))
+    assert dict(info.mode) == facts["mode"] and list(facts["mode"]) == ["FILTER"]

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .discovery import keyword_name
 from .stats import MEDIAN_ERROR, OUTLIER_SIGMAS, robust_std
 
 __all__ = [
@@ -96,7 +97,9 @@ def master_infos(plan) -> list[MasterInfo]:
         times = sorted(t for t in (plan.biases[name].time.iso for name in group.frames) if t)
         infos.append(MasterInfo(
             label=label, night=values.get("night"),
-            mode=tuple((key, value) for key, value in group.values if key != "night"),
+            # keyed as registry.frame_facts keys a frame's mode: the keyword as headers hold it
+            mode=tuple((keyword_name(key), value) for key, value in group.values
+                       if key != "night"),
             frames=len(group.frames), first_obs=times[0] if times else None,
             last_obs=times[-1] if times else None, skipped=group.skipped,
         ))  # fmt: skip

@@ -38,17 +38,16 @@ class MasterBias:
 
     def image(self, label: str | None, shape: tuple[int, int], where: str) -> np.ndarray:
         """The master's data for the extension ``label`` (None: a single image), float64.
+        (The choice gave this frame only a master with each of its extensions:
+        :func:`masterbias.registry.choose`.)
 
         Raises
         ------
         FrameError
-            If the master has no such extension, or another shape.
+            If the master cannot be read there, or has another shape.
         """
         from .fitsfile import read_image
 
-        with fitsio.FITS(self.path) as fits:
-            if label is not None and label not in fits:
-                raise FrameError(where, f"the master {self.name} has no extension {label}")
         data = read_image(self.path, label if label is not None else 0)
         if data.shape != shape:
             raise FrameError(
